@@ -1,0 +1,74 @@
+// The typed model of a lab or lesson page: what the parser produces and the linter, runner and site read.
+import type { MajorRange } from './majors.ts';
+
+// A place in a Markdown file, 1-based like editors show it.
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface FrontMatter {
+  id: string;
+  title: string;
+  kind: 'lab' | 'lesson';
+  environment?: string;
+  majors: number[];
+  raw: Record<string, unknown>;
+}
+
+// A runnable block: typed into a terminal as an attendee would.
+export interface Step {
+  id: string;
+  lang: string;
+  code: string;
+  terminal: string;
+  background: boolean;
+  // Starts a program (psql) that reads the terminal; later `sql` steps of that terminal are typed into it.
+  interactive: boolean;
+  timeoutSeconds?: number;
+  exitCode: number;
+  pg?: MajorRange;
+  position: SourcePosition;
+  // Line of the block's first code line, for errors inside the code.
+  codeLine: number;
+}
+
+// An `expect=<step>` block: the output a reader sees.
+export interface Expectation {
+  step: string;
+  pg?: MajorRange;
+  lines: string[];
+  position: SourcePosition;
+  codeLine: number;
+}
+
+// A `file=<path>` block: the page shows a real file of the repository.
+export interface FileBlock {
+  path: string;
+  lang: string;
+  code: string;
+  position: SourcePosition;
+}
+
+export interface Problem {
+  position: SourcePosition;
+  message: string;
+}
+
+export interface LabDocument {
+  file: string;
+  frontMatter?: FrontMatter;
+  steps: Step[];
+  expectations: Expectation[];
+  files: FileBlock[];
+  problems: Problem[];
+}
+
+export function formatPosition(position: SourcePosition): string {
+  return `${position.file}:${position.line}:${position.column}`;
+}
+
+export function formatProblem(problem: Problem): string {
+  return `${formatPosition(problem.position)} ${problem.message}`;
+}

@@ -1,0 +1,269 @@
+// Reads a lab or lesson page with remark into the typed model, collecting every problem with its position.
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { unified } from 'unified';
+import remarkParse from 'remark-parse';
+import remarkFrontmatter from 'remark-frontmatter';
+import { visit } from 'unist-util-visit';
+import YAML from 'yaml';
+import type { Code, Root, Yaml } from 'mdast';
+import { MajorRange, knownMajors } from './majors.ts';
+import type { Expectation, FileBlock, FrontMatter, LabDocument, Problem, SourcePosition, Step } from './model.ts';
+import { parseInfoOptions, type InfoOption } from './info-string.ts';
+import { environmentsDir, relativeToRepo, repoRoot } from '../paths.ts';
+
+export const SHELL_LANGUAGES = ['bash', 'sh', 'shell', 'console', 'zsh'];
+// Languages typed into a program that an `interactive` step started (psql).
+export const PROGRAM_LANGUAGES = ['sql', 'psql'];
+export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'norun', 'expect', 'file', 'title', 'showLineNumbers'];
+const STEP_ID = /^[a-z0-9][a-z0-9-]*$/;
+const DEFAULT_TERMINAL = 'main';
+
+export function parseLabFile(file: string): LabDocument {
+  return parseLab(readFileSync(file, 'utf8'), file);
+}
+
+// Parses Markdown text; `file` is used for positions and to tell a lab (lab.md) from a lesson.
+export function parseLab(markdown: string, file: string): LabDocument {
+  const shown = relativeToRepo(file);
+  const lines = markdown.split('\n');
+  const problems: Problem[] = [];
+  const at = (line: number, column: number): SourcePosition => ({ file: shown, line, column });
+  const report = (position: SourcePosition, message: string) => problems.push({ position, message });
+  const kind = path.basename(file) === 'lab.md' ? 'lab' : 'lesson';
+
+  const tree = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).parse(markdown) as Root;
+  const frontNode = tree.children.find((node): node is Yaml => node.type === 'yaml');
+  const frontMatter = readFrontMatter(frontNode, file, kind, at, report);
+
+  const steps: Step[] = [];
+  const expectations: Expectation[] = [];
+  const files: FileBlock[] = [];
+
+  visit(tree, 'code', (node: Code) => {
+    const start = node.position!.start;
+    const fenceLine = lines[start.line - 1] ?? '';
+    const lang = node.lang ?? '';
+    const meta = node.meta ?? '';
+    // Column where the meta begins within the fence line, so each option error points at the option.
+    const metaColumn = meta ? fenceLine.indexOf(meta, fenceLine.indexOf(lang) + lang.length) + 1 : start.column;
+    const parsed = parseInfoOptions(meta);
+    if (!Array.isArray(parsed)) {
+      report(at(start.line, metaColumn + parsed.offset), parsed.error);
+      return;
+    }
+    const options = new Map<string, InfoOption>();
+    for (const option of parsed) {
+      const where = at(start.line, metaColumn + option.offset);
+      if (!KNOWN_OPTIONS.includes(option.key)) {
+        report(where, `Unexpected block option \`${option.key}\`, expected one of ${KNOWN_OPTIONS.map((k) => `\`${k}\``).join(', ')}`);
+        continue;
+      }
+      if (options.has(option.key)) {
+        report(where, `Option \`${option.key}\` given twice on one block`);
+        continue;
+      }
+      options.set(option.key, option);
+    }
+    const where = (key: string) => at(start.line, metaColumn + (options.get(key)?.offset ?? 0));
+    const codeLine = start.line + 1;
+    const isShell = SHELL_LANGUAGES.includes(lang);
+
+    const pgOption = options.get('pg');
+    let pg: MajorRange | undefined;
+    if (pgOption) {
+      const range = MajorRange.parse(pgOption.value ?? '');
+      if (typeof range === 'string') report(where('pg'), `Invalid \`pg\` range: ${range}`);
+      else if (!knownMajors().some((major) => range.includes(major))) {
+        report(where('pg'), `\`pg=${range.text}\` matches none of the matrix's majors (${knownMajors().join(', ')})`);
+      } else pg = range;
+    }
+
+    const fileOption = options.get('file');
+    if (fileOption) {
+      const target = fileOption.value ?? '';
+      const absolute = path.resolve(repoRoot, target);
+      if (!target) report(where('file'), 'Missing path in `file=`: expected a repository path such as `file=environments/patroni/patroni.yml`');
+      else if (!absolute.startsWith(repoRoot + path.sep) || !existsSync(absolute) || !statSync(absolute).isFile()) {
+        report(where('file'), `\`file=${target}\` does not exist: expected a file path relative to the repository root`);
+      } else {
+        const onDisk = readFileSync(absolute, 'utf8').replace(/\n$/, '');
+        if (node.value.trim() !== '' && node.value !== onDisk) {
+          report(at(codeLine, 1), `The block's text differs from \`${target}\` on disk: leave the block empty, the page shows the file itself`);
+        }
+        files.push({ path: target, lang, code: onDisk, position: at(start.line, start.column) });
+      }
+    }
+
+    const expectOption = options.get('expect');
+    if (expectOption) {
+      if (!expectOption.value) report(where('expect'), 'Missing step id in `expect=`: expected `expect=<step id>`');
+      else {
+        for (const conflicting of ['step', 'norun', 'file']) {
+          if (options.has(conflicting)) report(where(conflicting), `An expectation block cannot also carry \`${conflicting}\``);
+        }
+        expectations.push({
+          step: expectOption.value, pg, lines: splitOutput(node.value), position: at(start.line, start.column), codeLine,
+        });
+      }
+      return;
+    }
+
+    const stepOption = options.get('step');
+    const norun = options.get('norun');
+    if (stepOption) {
+      const id = stepOption.value ?? '';
+      if (!id) {
+        report(where('step'), 'Missing step id: expected `step=<id>` (lowercase letters, digits and dashes)');
+        return;
+      }
+      if (!STEP_ID.test(id)) report(where('step'), `Invalid step id \`${id}\`: expected lowercase letters, digits and dashes`);
+      if (norun) report(where('norun'), `Step \`${id}\` is both runnable and \`norun\`: keep one`);
+      if (kind === 'lesson') report(where('step'), `Step \`${id}\` is in a lesson: runnable steps belong in the module's lab.md`);
+      if (!isShell && !PROGRAM_LANGUAGES.includes(lang)) {
+        report(at(start.line, start.column), `Step \`${id}\` has language \`${lang || '(none)'}\`: expected one of ${[...SHELL_LANGUAGES, ...PROGRAM_LANGUAGES].join(', ')}`);
+      }
+      const timeout = numberOption(options.get('timeout'), 'timeout', (n) => n > 0, 'a positive number of seconds', where, report);
+      const exit = numberOption(options.get('exit'), 'exit', (n) => Number.isInteger(n) && n >= 0 && n <= 255, 'an exit code from 0 to 255', where, report);
+      const background = flag(options.get('background'), 'background', where, report);
+      const interactive = flag(options.get('interactive'), 'interactive', where, report);
+      if (background && interactive) report(where('interactive'), `Step \`${id}\` cannot be both \`background\` and \`interactive\``);
+      const terminal = options.get('terminal')?.value ?? DEFAULT_TERMINAL;
+      if (!STEP_ID.test(terminal)) report(where('terminal'), `Invalid terminal name \`${terminal}\`: expected lowercase letters, digits and dashes`);
+      steps.push({
+        id, lang, code: node.value, terminal, background, interactive,
+        ...(timeout !== undefined && { timeoutSeconds: timeout }),
+        exitCode: exit ?? 0,
+        ...(pg && { pg }),
+        position: at(start.line, start.column), codeLine,
+      });
+      return;
+    }
+    for (const stepOnly of ['terminal', 'background', 'interactive', 'timeout', 'exit']) {
+      if (options.has(stepOnly)) report(where(stepOnly), `Option \`${stepOnly}\` applies to runnable steps only: add \`step=<id>\` or remove it`);
+    }
+    if (norun !== undefined && !norun.value?.trim()) {
+      report(where('norun'), 'Missing reason: expected `norun="why this block is not run"`');
+    } else if (isShell && !norun && !fileOption) {
+      report(at(start.line, start.column), `Shell block is neither runnable nor \`norun\`: add \`step=<id>\`, or \`norun="<reason>"\` for commands that are not run`);
+    }
+  });
+
+  checkSteps(steps, expectations, report);
+  return { file: shown, ...(frontMatter && { frontMatter }), steps, expectations, files, problems };
+}
+
+// Cross-block rules: unique ids (variants only with disjoint `pg`), expectations naming a step, programs.
+function checkSteps(steps: Step[], expectations: Expectation[], report: (p: SourcePosition, m: string) => void) {
+  const majors = knownMajors();
+  const overlap = (a?: MajorRange, b?: MajorRange) => majors.find((m) => (!a || a.includes(m)) && (!b || b.includes(m)));
+  steps.forEach((step, index) => {
+    for (const earlier of steps.slice(0, index)) {
+      if (earlier.id !== step.id) continue;
+      const major = overlap(earlier.pg, step.pg);
+      if (major !== undefined) {
+        report(step.position, `Duplicate step id \`${step.id}\` (first at line ${earlier.position.line}): ids are unique, or variants carry \`pg=\` ranges that do not overlap (both apply to ${major})`);
+      }
+    }
+    if (PROGRAM_LANGUAGES.includes(step.lang)) {
+      const opener = steps.slice(0, index).reverse().find((s) => s.terminal === step.terminal && s.interactive);
+      if (!opener) report(step.position, `Step \`${step.id}\` is ${step.lang} typed into terminal \`${step.terminal}\`, but no earlier \`interactive\` step starts a program (psql) there`);
+    }
+  });
+  expectations.forEach((expectation, index) => {
+    const targets = steps.filter((s) => s.id === expectation.step);
+    if (targets.length === 0) {
+      report(expectation.position, `Expectation names no step: \`expect=${expectation.step}\` but no block has \`step=${expectation.step}\``);
+      return;
+    }
+    for (const earlier of expectations.slice(0, index)) {
+      if (earlier.step !== expectation.step) continue;
+      const major = overlap(earlier.pg, expectation.pg);
+      if (major !== undefined) {
+        report(expectation.position, `Second expectation for step \`${expectation.step}\` (first at line ${earlier.position.line}) applies to ${major} too: give each a \`pg=\` range that does not overlap`);
+      }
+    }
+  });
+}
+
+function readFrontMatter(
+  node: Yaml | undefined, file: string, kind: 'lab' | 'lesson',
+  at: (line: number, column: number) => SourcePosition, report: (p: SourcePosition, m: string) => void,
+): FrontMatter | undefined {
+  if (!node) {
+    report(at(1, 1), `Missing front matter: expected a \`---\` block with \`title\`${kind === 'lab' ? ', `environment` and `majors`' : ''}`);
+    return undefined;
+  }
+  const where = at(node.position!.start.line, 1);
+  let raw: Record<string, unknown>;
+  try {
+    const parsed = YAML.parse(node.value) as unknown;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      report(where, `Front matter must be a YAML mapping, found ${JSON.stringify(parsed)}`);
+      return undefined;
+    }
+    raw = parsed as Record<string, unknown>;
+  } catch (error) {
+    const e = error as { linePos?: { line: number; col: number }[]; message: string };
+    const pos = e.linePos?.[0];
+    report(pos ? at(node.position!.start.line + pos.line, pos.col) : where, `Front matter is not valid YAML: ${e.message.split('\n')[0]}`);
+    return undefined;
+  }
+  const keyLine = (key: string) => {
+    const offset = node.value.split('\n').findIndex((line) => line.startsWith(`${key}:`));
+    return offset < 0 ? where : at(node.position!.start.line + 1 + offset, 1);
+  };
+  let ok = true;
+  if (typeof raw.title !== 'string' || !raw.title.trim()) {
+    report(keyLine('title'), `Front matter \`title\`: expected a non-empty string, found ${JSON.stringify(raw.title)}`);
+    ok = false;
+  }
+  let majors = knownMajors();
+  let environment: string | undefined;
+  if (kind === 'lab') {
+    if (typeof raw.environment !== 'string' || !/^[a-z0-9-]+$/.test(raw.environment)) {
+      report(keyLine('environment'), `Front matter \`environment\`: expected the name of a folder under environments/, found ${JSON.stringify(raw.environment)}`);
+      ok = false;
+    } else if (!existsSync(path.join(environmentsDir, raw.environment, 'compose.yaml'))) {
+      report(keyLine('environment'), `Front matter \`environment: ${raw.environment}\`: environments/${raw.environment}/compose.yaml does not exist`);
+      ok = false;
+    } else environment = raw.environment;
+    if (raw.majors !== undefined) {
+      const list = raw.majors;
+      if (!Array.isArray(list) || list.length === 0 || !list.every((m) => knownMajors().includes(m as number))) {
+        report(keyLine('majors'), `Front matter \`majors\`: expected a list of PostgreSQL majors from ${knownMajors().join(', ')}, found ${JSON.stringify(list)}`);
+        ok = false;
+      } else majors = (list as number[]).slice().sort((a, b) => a - b);
+    }
+  }
+  if (!ok) return undefined;
+  const id = typeof raw.id === 'string' ? raw.id : path.basename(path.dirname(file));
+  return { id, title: raw.title as string, kind, ...(environment && { environment }), majors, raw };
+}
+
+function numberOption(
+  option: InfoOption | undefined, key: string, valid: (n: number) => boolean, expected: string,
+  where: (key: string) => SourcePosition, report: (p: SourcePosition, m: string) => void,
+): number | undefined {
+  if (!option) return undefined;
+  const value = Number(option.value);
+  if (option.value === undefined || option.value === '' || !Number.isFinite(value) || !valid(value)) {
+    report(where(key), `Invalid \`${key}\`: expected ${expected}, found \`${option.value ?? ''}\``);
+    return undefined;
+  }
+  return value;
+}
+
+function flag(option: InfoOption | undefined, key: string, where: (key: string) => SourcePosition, report: (p: SourcePosition, m: string) => void): boolean {
+  if (!option) return false;
+  if (option.value === undefined || option.value === 'true') return true;
+  if (option.value === 'false') return false;
+  report(where(key), `Invalid \`${key}\`: expected a bare flag (\`${key}\`), found \`${key}=${option.value}\``);
+  return false;
+}
+
+// Expected output as lines; a trailing newline does not add an empty line.
+export function splitOutput(text: string): string[] {
+  if (text === '') return [];
+  return text.replace(/\n$/, '').split('\n');
+}
