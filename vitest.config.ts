@@ -19,7 +19,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 15 * 60_000,
           hookTimeout: 5 * 60_000,
-          reporters: ['default'],
         },
       },
     ],

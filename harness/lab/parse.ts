@@ -222,8 +222,10 @@ function readFrontMatter(
   let environment: string | undefined;
   if (kind === 'lab') {
     if (typeof raw.environment !== 'string' || !/^[a-z0-9-]+$/.test(raw.environment)) {
-      report(keyLine('environment'), `Front matter \`environment\`: expected the name of a folder under environments/, found ${JSON.stringify(raw.environment)}`);
+      report(keyLine('environment'), `Front matter \`environment\`: expected the name of a folder under environments/ (or \`none\`), found ${JSON.stringify(raw.environment)}`);
       ok = false;
+    } else if (raw.environment === 'none') {
+      // A lab of plain shell steps needs no cluster.
     } else if (!existsSync(path.join(environmentsDir, raw.environment, 'compose.yaml'))) {
       report(keyLine('environment'), `Front matter \`environment: ${raw.environment}\`: environments/${raw.environment}/compose.yaml does not exist`);
       ok = false;

@@ -1,7 +1,7 @@
 // A persistent bash session, as an attendee's terminal: state carries from step to step.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { descendants, isAlive, signalAll } from './process-tree.ts';
 
@@ -215,6 +215,8 @@ export class Terminal {
     const dir = path.join(this.options.workDir, this.name);
     const logFile = path.join(dir, `${id}.background.log`);
     const rcFile = path.join(dir, `${id}.background.rc`);
+    rmSync(logFile, { force: true });
+    rmSync(rcFile, { force: true });
     const marker = this.nextMarker();
     const started = this.expect(marker);
     this.send(

@@ -1,0 +1,5 @@
+// The public surface for lab specs.
+export { useLab, openLab, Lab, StepFailedError } from './spec/lab.ts';
+export { budget, Deadline, pollUntil, WaitTimeoutError } from './spec/wait.ts';
+export { matchOutput } from './expect/match.ts';
+export type { Measurement, Series, LabReport, RunReport } from './report/model.ts';

@@ -1,0 +1,317 @@
+// The spec API: a lab opened from its Markdown, its steps run by id in document order and checked.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { findLab } from '../lab/catalog.ts';
+import type { Expectation, LabDocument, Step } from '../lab/model.ts';
+import { formatProblem } from '../lab/model.ts';
+import { PROGRAM_LANGUAGES } from '../lab/parse.ts';
+import { matchOutput } from '../expect/match.ts';
+import { Terminal, type CommandOutcome } from '../terminal/terminal.ts';
+import { composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
+import type { LabReport, Measurement, Series, StepReport } from '../report/model.ts';
+import { emit, runContext, type RunContext } from './run-context.ts';
+import { budget, Deadline, pollUntil, type PollOptions } from './wait.ts';
+import { repoRoot, relativeToRepo } from '../paths.ts';
+
+export class StepFailedError extends Error {
+  override name = 'StepFailedError';
+}
+
+export interface LabOptions {
+  // Folder holding the lab (tests use fixtures); the curriculum by default.
+  root?: string;
+  major?: number;
+  // Extra variables for every terminal.
+  env?: Record<string, string>;
+}
+
+// One lab being verified on one major.
+export class Lab {
+  readonly document: LabDocument;
+  readonly major: number;
+  readonly context: RunContext;
+  readonly project: ComposeProject | undefined;
+  readonly workDir: string;
+  // The applicable steps (each id's variant for this major), in document order.
+  readonly steps: Step[];
+  private readonly terminals = new Map<string, Terminal>();
+  private readonly done = new Set<string>();
+  private readonly started = new Date();
+  private readonly stepReports: StepReport[] = [];
+  private readonly measurements: Measurement[] = [];
+  private readonly seriesList: Series[] = [];
+  private readonly errors: string[] = [];
+  private readonly extraEnv: Record<string, string>;
+  private failed = false;
+  private closed = false;
+
+  constructor(document: LabDocument, options: LabOptions = {}) {
+    if (document.problems.length > 0) {
+      throw new Error(`${document.file} does not pass lint:\n${document.problems.map(formatProblem).join('\n')}`);
+    }
+    this.document = document;
+    this.context = runContext();
+    this.major = options.major ?? this.context.major;
+    const fm = document.frontMatter!;
+    this.workDir = freshDir(path.join(this.context.runDir, `pg${this.major}`, fm.id));
+    this.project = fm.environment
+      ? { name: projectName(['ws', this.context.runId, fm.id.split('-')[0]!, `pg${this.major}`]), environment: fm.environment, major: this.major }
+      : undefined;
+    this.extraEnv = { PG_MAJOR: String(this.major), ...(this.project && composeEnv(this.project)), ...options.env };
+    this.steps = document.steps.filter((step) => !step.pg || step.pg.includes(this.major));
+  }
+
+  get id(): string {
+    return this.document.frontMatter!.id;
+  }
+
+  // Whether the lab's front matter lists this major.
+  get applies(): boolean {
+    return this.document.frontMatter!.majors.includes(this.major);
+  }
+
+  step(id: string): Step {
+    const step = this.steps.find((s) => s.id === id);
+    if (!step) {
+      const other = this.document.steps.find((s) => s.id === id);
+      throw new StepFailedError(other
+        ? `Step \`${id}\` (${where(other)}) does not apply to PostgreSQL ${this.major} (pg=${other.pg}); the spec must not run it on this major`
+        : `No step \`${id}\` in ${this.document.file}: expected one of ${this.steps.map((s) => s.id).join(', ')}`);
+    }
+    return step;
+  }
+
+  expectation(id: string): Expectation | undefined {
+    return this.document.expectations.find((e) => e.step === id && (!e.pg || e.pg.includes(this.major)));
+  }
+
+  // Runs one step in its terminal and checks its exit code and expected output; returns what it printed.
+  async run(id: string): Promise<CommandOutcome> {
+    const step = this.step(id);
+    this.assertInOrder(step);
+    const terminal = this.terminal(step.terminal);
+    this.done.add(step.id);
+    emit(this.context, { type: 'step-start', lab: this.id, step: id, terminal: step.terminal, at: new Date().toISOString(), background: step.background });
+    if (step.background) {
+      const job = await terminal.startBackground(step.id, step.code, step.timeoutSeconds);
+      const now = new Date().toISOString();
+      return { exitCode: 0, output: `[started in the background, pid ${job.pid}]`, durationMs: 0, timedOut: false, startedAt: now, endedAt: now };
+    }
+    if (step.interactive) {
+      terminal.startProgram(step.id, step.code);
+      const now = new Date().toISOString();
+      this.record(step, { exitCode: 0, output: '', durationMs: 0, timedOut: false, startedAt: now, endedAt: now }, true);
+      return { exitCode: 0, output: '', durationMs: 0, timedOut: false, startedAt: now, endedAt: now };
+    }
+    const outcome = PROGRAM_LANGUAGES.includes(step.lang)
+      ? await terminal.type(step.id, step.code, step.timeoutSeconds)
+      : await terminal.run(step.id, step.code, step.timeoutSeconds);
+    this.check(step, outcome);
+    return outcome;
+  }
+
+  // Runs every remaining step up to and including `id` (all remaining steps without one).
+  async runThrough(id?: string): Promise<void> {
+    const last = id === undefined ? this.steps.length - 1 : this.steps.indexOf(this.step(id));
+    for (const step of this.steps.slice(0, last + 1)) {
+      if (!this.done.has(step.id)) await this.run(step.id);
+    }
+  }
+
+  // Waits for a background step to end by itself (failing at its timeout), then checks it.
+  async wait(id: string, timeoutMs?: number): Promise<CommandOutcome> {
+    const step = this.backgroundStep(id);
+    const limit = timeoutMs ?? budget((step.timeoutSeconds ?? 600) * 1000);
+    const outcome = await this.terminal(step.terminal).waitBackground(id, limit);
+    this.check(step, outcome);
+    return outcome;
+  }
+
+  // Stops a background step that runs until stopped (a load) and checks its expected output.
+  async stop(id: string): Promise<CommandOutcome> {
+    const step = this.backgroundStep(id);
+    const outcome = await this.terminal(step.terminal).stopBackground(id);
+    this.check(step, { ...outcome, exitCode: step.exitCode }, false);
+    return outcome;
+  }
+
+  // Records a figure for the report and the site.
+  measure(name: string, value: number, unit: string, description?: string): void {
+    if (!Number.isFinite(value)) throw new Error(`Measurement \`${name}\`: expected a finite number, got ${value}`);
+    this.measurements.push({ name, value, unit, ...(description && { description }) });
+  }
+
+  series(series: Series): void {
+    this.seriesList.push(series);
+  }
+
+  // Polls a condition against the lab's time budget; on timeout says what was last seen.
+  poll<T>(description: string, probe: () => Promise<T> | T, accept: (value: T) => boolean, options?: PollOptions): Promise<T> {
+    return pollUntil(description, probe, accept, options);
+  }
+
+  deadline(ms: number): Deadline {
+    return new Deadline(budget(ms));
+  }
+
+  terminal(name: string): Terminal {
+    let terminal = this.terminals.get(name);
+    if (!terminal) {
+      terminal = new Terminal(name, { cwd: repoRoot, env: this.extraEnv, workDir: this.workDir });
+      this.terminals.set(name, terminal);
+    }
+    return terminal;
+  }
+
+  markFailed(reason?: string): void {
+    this.failed = true;
+    if (reason) this.errors.push(reason);
+  }
+
+  // Stops terminals, keeps evidence on failure, removes the environment (unless kept) and writes the
+  // lab's report. Throws when an applicable step never ran.
+  async close(): Promise<LabReport> {
+    if (this.closed) throw new Error(`Lab ${this.id} closed twice`);
+    this.closed = true;
+    for (const terminal of this.terminals.values()) {
+      for (const stopped of await terminal.close()) {
+        this.errors.push(`A background step was still running at teardown and was stopped after ${stopped.durationMs} ms`);
+      }
+    }
+    const notRun = this.steps.filter((s) => !this.done.has(s.id)).map((s) => `${s.id} (${where(s)})`);
+    if (notRun.length > 0) this.failed = true;
+    let evidence: string | undefined;
+    if (this.project) {
+      if (this.failed) {
+        evidence = path.join(this.workDir, 'evidence');
+        try {
+          await saveEvidence(this.project, evidence);
+        } catch (error) {
+          this.errors.push(`Saving evidence failed: ${(error as Error).message}`);
+        }
+      }
+      if (this.context.keep) {
+        emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `kept: ${this.project.name} (cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose ps)` });
+      } else {
+        await composeDown(this.project);
+      }
+    }
+    const report: LabReport = {
+      id: this.id,
+      title: this.document.frontMatter!.title,
+      file: this.document.file,
+      ...(this.project && { environment: this.project.environment }),
+      major: this.major,
+      status: this.failed ? 'failed' : 'passed',
+      startedAt: this.started.toISOString(),
+      durationMs: Date.now() - this.started.getTime(),
+      steps: this.stepReports,
+      stepsNotRun: notRun,
+      measurements: this.measurements,
+      series: this.seriesList,
+      errors: this.errors,
+      ...(evidence && { evidence: relativeToRepo(evidence) }),
+    };
+    const file = path.join(this.workDir, 'lab-report.json');
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    emit(this.context, { type: 'lab-end', lab: this.id, at: new Date().toISOString(), status: report.status, report: file });
+    if (notRun.length > 0) {
+      throw new StepFailedError(`${this.document.file}: ${notRun.length} step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab.`);
+    }
+    return report;
+  }
+
+  private backgroundStep(id: string): Step {
+    const step = this.step(id);
+    if (!step.background) throw new StepFailedError(`Step \`${id}\` (${where(step)}) is not a background step: use lab.run()`);
+    if (!this.done.has(id)) throw new StepFailedError(`Background step \`${id}\` (${where(step)}) was never started: lab.run('${id}') first`);
+    return step;
+  }
+
+  private assertInOrder(step: Step) {
+    if (this.done.has(step.id)) throw new StepFailedError(`Step \`${step.id}\` (${where(step)}) already ran: each step runs once`);
+    const earlier = this.steps.slice(0, this.steps.indexOf(step)).filter((s) => !this.done.has(s.id));
+    if (earlier.length > 0) {
+      throw new StepFailedError(`Step \`${step.id}\` (${where(step)}) runs before ${earlier.map((s) => `\`${s.id}\` (${where(s)})`).join(', ')}: run the lab's steps in document order`);
+    }
+  }
+
+  private check(step: Step, outcome: CommandOutcome, checkExit = true) {
+    const expectation = this.expectation(step.id);
+    const matched = expectation ? matchOutput(expectation.lines, outcome.output) : undefined;
+    const exitOk = !checkExit || outcome.exitCode === step.exitCode;
+    const ok = exitOk && (matched?.ok ?? true);
+    this.record(step, outcome, ok, expectation && matched ? { source: `${expectation.position.file}:${expectation.codeLine}`, ok: matched.ok, ...(!matched.ok && { diff: matched.diff }) } : undefined);
+    if (ok) return;
+    this.failed = true;
+    const command = step.code.replace(/\n/g, '\n  ');
+    let message: string;
+    if (!exitOk) {
+      message = `Step \`${step.id}\` (${where(step)}) ${outcome.timedOut ? `timed out after ${step.timeoutSeconds} s` : `exited with ${outcome.exitCode}, expected ${step.exitCode}`}\n` +
+        `  command (terminal ${step.terminal}):\n  ${command}\n  exit code: ${outcome.exitCode}\n  output:\n${indent(outcome.output)}`;
+    } else {
+      message = `Step \`${step.id}\` (${where(step)}): output does not match the expectation at ${expectation!.position.file}:${expectation!.codeLine}\n` +
+        `  command (terminal ${step.terminal}):\n  ${command}\n  diff (- expected, + printed):\n${matched!.diff.map((line) => `    ${line}`).join('\n')}`;
+    }
+    this.errors.push(message);
+    throw new StepFailedError(message);
+  }
+
+  private record(step: Step, outcome: CommandOutcome, ok: boolean, expectation?: StepReport['expectation']) {
+    this.stepReports.push({
+      id: step.id, terminal: step.terminal, source: where(step), command: step.code, background: step.background,
+      startedAt: outcome.startedAt, durationMs: outcome.durationMs, exitCode: outcome.exitCode, expectedExitCode: step.exitCode,
+      timedOut: outcome.timedOut, outcome: ok ? 'passed' : 'failed', ...(expectation && { expectation }),
+      output: outcome.output.length > 20_000 ? `${outcome.output.slice(0, 20_000)}\n[… ${outcome.output.length - 20_000} more characters]` : outcome.output,
+    });
+    emit(this.context, { type: 'step-end', lab: this.id, step: step.id, at: outcome.endedAt, exitCode: outcome.exitCode, durationMs: outcome.durationMs, outcome: ok ? 'passed' : 'failed', timedOut: outcome.timedOut });
+  }
+}
+
+// A folder of its own for each opening of a lab, even when a run opens the same lab twice.
+function freshDir(base: string): string {
+  let dir = base;
+  for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function where(step: Step): string {
+  return `${step.position.file}:${step.position.line}`;
+}
+
+function indent(text: string): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const shown = lines.length > 60 ? [...lines.slice(0, 20), `[… ${lines.length - 40} lines …]`, ...lines.slice(-20)] : lines;
+  return shown.map((line) => `    ${line}`).join('\n');
+}
+
+export function openLab(id: string, options: LabOptions = {}): Lab {
+  return new Lab(findLab(id, options.root).document, options);
+}
+
+// For a spec file: opens the lab before its tests and closes it after them, even on failure or Ctrl-C.
+export function useLab(id: string, options: LabOptions = {}): Lab {
+  const lab = openLab(id, options);
+  let closing: Promise<LabReport> | undefined;
+  const close = () => (closing ??= lab.close());
+  const onSignal = (signal: NodeJS.Signals) => {
+    lab.markFailed(`interrupted by ${signal}`);
+    void close().finally(() => process.exit(130));
+  };
+  beforeAll(() => {
+    emit(lab.context, { type: 'lab-start', lab: lab.id, at: new Date().toISOString(), ...(lab.project && { project: lab.project.name }) });
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail') lab.markFailed(`test failed: ${task.name}`);
+  });
+  afterAll(async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await close();
+  });
+  return lab;
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { openLab, StepFailedError } from '../../harness/spec/lab.ts';
+import type { LabReport } from '../../harness/report/model.ts';
+
+const root = path.join(import.meta.dirname, '..', 'fixtures', 'labs');
+const labFile = 'test/fixtures/labs/00-shell/lab.md';
+
+beforeAll(() => {
+  process.env.WORKSHOP_RUN_DIR = mkdtempSync(path.join(tmpdir(), 'workshop-run-'));
+});
+
+describe('a lab run through the spec API', () => {
+  test('runs the fixture lab end to end: exports, background, terminals, exit codes, timeouts, expectations', async () => {
+    const lab = openLab('00-shell', { root, major: 18 });
+    await lab.run('export');
+    expect((await lab.run('use')).output).toBe('hello from /tmp\n');
+    await lab.run('load');
+    await lab.run('other');
+    await lab.wait('load');
+    expect((await lab.run('refused')).exitCode).toBe(1);
+
+    const slow = lab.run('slow');
+    await expect(slow).rejects.toThrow(StepFailedError);
+    await expect(slow).rejects.toThrow(`Step \`slow\` (${labFile}:60) timed out after 1 s`);
+
+    const wrong = await lab.run('wrong').catch((error: Error) => error);
+    expect(wrong).toBeInstanceOf(StepFailedError);
+    expect((wrong as Error).message).toContain(`output does not match the expectation at ${labFile}:71`);
+    expect((wrong as Error).message).toContain('- pg2|streaming\n    + pg2|catchup');
+
+    expect((await lab.run('variant')).output).toBe('new\n');
+    const report = await lab.close();
+    expect(report.status).toBe('failed');
+    expect(report.steps.map((s) => [s.id, s.outcome])).toEqual([
+      ['export', 'passed'], ['use', 'passed'], ['other', 'passed'], ['load', 'passed'], ['refused', 'passed'],
+      ['slow', 'failed'], ['wrong', 'failed'], ['variant', 'passed'],
+    ]);
+    const written = JSON.parse(readFileSync(path.join(lab.workDir, 'lab-report.json'), 'utf8')) as LabReport;
+    expect(written.steps).toHaveLength(8);
+  });
+
+  test('picks the variant of a step for the major', async () => {
+    const lab = openLab('00-shell', { root, major: 15 });
+    await lab.runThrough('refused');
+    await lab.run('slow').catch(() => undefined);
+    await lab.run('wrong').catch(() => undefined);
+    expect((await lab.run('variant')).output).toBe('old\n');
+    await lab.close();
+  });
+
+  test('refuses a step run before an earlier one', async () => {
+    const lab = openLab('00-shell', { root, major: 18 });
+    await lab.run('export');
+    await expect(lab.run('load')).rejects.toThrow(`Step \`load\` (${labFile}:27) runs before \`use\` (${labFile}:17): run the lab's steps in document order`);
+    await lab.runThrough('use');
+    await lab.run('load');
+    await lab.wait('load');
+    await expect(lab.close()).rejects.toThrow(/step\(s\) that apply to PostgreSQL 18 never ran: other \(.*:39\), refused/);
+  });
+
+  test('refuses a step that does not apply to the major', async () => {
+    const lab = openLab('00-shell', { root, major: 18 });
+    expect(() => lab.step('nope')).toThrow('No step `nope` in test/fixtures/labs/00-shell/lab.md');
+    await lab.runThrough('wrong').catch(() => undefined);
+    await lab.close().catch(() => undefined);
+  });
+});
