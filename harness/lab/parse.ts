@@ -206,7 +206,7 @@ function readFrontMatter(
   } catch (error) {
     const e = error as { linePos?: { line: number; col: number }[]; message: string };
     const pos = e.linePos?.[0];
-    report(pos ? at(node.position!.start.line + pos.line, pos.col) : where, `Front matter is not valid YAML: ${e.message.split('\n')[0]}`);
+    report(pos ? at(node.position!.start.line + pos.line, pos.col) : where, `Front matter is not valid YAML: ${e.message.split('\n')[0]!.replace(/:$/, '')}`);
     return undefined;
   }
   const keyLine = (key: string) => {

@@ -1,0 +1,185 @@
+// `workshop verify`: runs the labs project once per major, prints each step live, writes the reports.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import pc from 'picocolors';
+import { allLabs, findLab, type LabEntry } from '../lab/catalog.ts';
+import { formatProblem } from '../lab/model.ts';
+import { UsageError } from '../lab/majors.ts';
+import { cleanProjects } from '../environment/compose.ts';
+import { ensureImage, imageVersions } from '../image/images.ts';
+import { REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
+import { newRunId, type RunEvent } from '../spec/run-context.ts';
+import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
+
+export interface VerifyOptions {
+  labs: string[];
+  majors: number[];
+  keep: boolean;
+  build: boolean;
+  runsDir: string;
+  reportsDir: string;
+}
+
+export async function verify(options: VerifyOptions): Promise<number> {
+  const labs = options.labs.length > 0 ? options.labs.map((name) => findLab(name)) : allLabs();
+  if (labs.length === 0) throw new UsageError('verify: no labs found under curriculum/');
+  for (const lab of labs) {
+    if (lab.document.problems.length > 0) {
+      throw new UsageError(`verify: ${lab.document.file} does not pass lint:\n${lab.document.problems.map(formatProblem).join('\n')}`);
+    }
+    if (!existsSync(specFile(lab))) throw new UsageError(`verify: lab ${lab.id} has no spec: expected ${relativeToRepo(specFile(lab))}`);
+  }
+  const runId = newRunId();
+  const runDir = path.join(options.runsDir, runId);
+  mkdirSync(runDir, { recursive: true });
+  let interrupted = false;
+  const onSignal = () => { interrupted = true; };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const reports: RunReport[] = [];
+  try {
+    for (const major of options.majors) {
+      if (interrupted) break;
+      reports.push(await verifyMajor(major, labs, runId, runDir, options, () => interrupted));
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!options.keep) {
+      const removed = await cleanProjects(`ws-${runId}`);
+      if (removed.length > 0) console.log(pc.yellow(`removed environments left by the run: ${removed.join(', ')}`));
+    }
+  }
+  printSummary(reports);
+  if (interrupted) {
+    console.log(pc.red('interrupted'));
+    return 130;
+  }
+  return reports.every((r) => r.status === 'passed') && reports.length === options.majors.length ? 0 : 1;
+}
+
+function specFile(lab: LabEntry): string {
+  return path.join(labsDir, `${lab.id}.spec.ts`);
+}
+
+async function verifyMajor(
+  major: number, labs: LabEntry[], runId: string, runDir: string, options: VerifyOptions, interrupted: () => boolean,
+): Promise<RunReport> {
+  const startedAt = new Date();
+  const applicable = labs.filter((lab) => lab.document.frontMatter!.majors.includes(major));
+  const needsImage = applicable.some((lab) => lab.document.frontMatter!.environment !== 'none');
+  console.log(pc.bold(`\n== PostgreSQL ${major}: ${applicable.map((l) => l.id).join(', ') || 'no lab applies'} ==`));
+  if (needsImage && options.build) await ensureImage(major, (line) => console.log(`${stamp()} ${line}`));
+  const eventsFile = path.join(runDir, `events-pg${major}.jsonl`);
+  writeFileSync(eventsFile, '');
+  const tail = tailEvents(eventsFile, major);
+  let exitCode = 0;
+  if (applicable.length > 0) {
+    const vitest = execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'labs', ...applicable.map((lab) => relativeToRepo(specFile(lab)))], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      reject: false,
+      env: {
+        WORKSHOP_PG: String(major), WORKSHOP_RUN_ID: runId, WORKSHOP_RUN_DIR: runDir, WORKSHOP_EVENTS: eventsFile,
+        WORKSHOP_KEEP: options.keep ? '1' : '0', FORCE_COLOR: process.stdout.isTTY ? '1' : '0',
+      },
+    });
+    const result = await vitest;
+    exitCode = interrupted() ? 130 : (result.exitCode ?? 1);
+  }
+  tail.stop();
+  const labReports: LabReport[] = labs.map((lab) => {
+    const file = path.join(runDir, `pg${major}`, lab.id, 'lab-report.json');
+    if (!applicable.includes(lab)) return notRun(lab, major, 'not-applicable', `front matter lists majors ${lab.document.frontMatter!.majors.join(', ')}`);
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LabReport;
+    return notRun(lab, major, 'failed', 'the spec ended before its teardown wrote a report (see the output above)');
+  });
+  const failed = exitCode !== 0 || labReports.some((lab) => lab.status === 'failed');
+  const report: RunReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    runId,
+    major,
+    versions: needsImage ? await imageVersions(major).catch(() => ({})) : {},
+    startedAt: startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    status: failed ? 'failed' : 'passed',
+    host: { platform: `${os.type()} ${os.release()} ${os.arch()}`, cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    labs: labReports,
+  };
+  const file = path.join(runDir, `report-pg${major}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  mkdirSync(options.reportsDir, { recursive: true });
+  copyFileSync(file, path.join(options.reportsDir, `pg${major}.json`));
+  console.log(`${stamp()} report: ${relativeToRepo(file)}`);
+  return report;
+}
+
+function notRun(lab: LabEntry, major: number, status: LabReport['status'], why: string): LabReport {
+  return {
+    id: lab.id, title: lab.document.frontMatter!.title, file: lab.document.file, major, status, startedAt: new Date().toISOString(),
+    durationMs: 0, steps: [], stepsNotRun: [], measurements: [], series: [], errors: [why],
+  };
+}
+
+function stamp(at = new Date()): string {
+  return pc.dim(at.toISOString().slice(11, 23));
+}
+
+// Prints the events the spec workers append, as they come.
+function tailEvents(file: string, major: number): { stop: () => void } {
+  let offset = 0;
+  let partial = '';
+  const read = () => {
+    if (!existsSync(file)) return;
+    const size = statSync(file).size;
+    if (size <= offset) return;
+    const fd = openSync(file, 'r');
+    const buffer = Buffer.alloc(size - offset);
+    readSync(fd, buffer, 0, buffer.length, offset);
+    closeSync(fd);
+    offset = size;
+    const text = partial + buffer.toString('utf8');
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines.filter(Boolean)) printEvent(JSON.parse(line) as RunEvent, major);
+  };
+  const timer = setInterval(read, 200);
+  return { stop: () => { clearInterval(timer); read(); } };
+}
+
+function printEvent(event: RunEvent, major: number) {
+  const at = stamp(new Date(event.at));
+  const where = `pg${major} ${event.lab}`;
+  switch (event.type) {
+    case 'lab-start': console.log(`${at} ${where} ${pc.bold('lab started')}${event.project ? ` (compose project ${event.project})` : ''}`); break;
+    case 'step-start': console.log(`${at} ${where} ${pc.cyan('▶')} ${event.step} [${event.terminal}]${event.background ? ' (background)' : ''}`); break;
+    case 'step-end': {
+      const mark = event.outcome === 'passed' ? pc.green('✔') : pc.red('✘');
+      console.log(`${at} ${where} ${mark} ${event.step} exit ${event.exitCode}${event.timedOut ? ' (timed out)' : ''} ${(event.durationMs / 1000).toFixed(1)} s`);
+      break;
+    }
+    case 'lab-end': console.log(`${at} ${where} ${pc.bold(`lab ${event.status}`)}`); break;
+    case 'note': console.log(`${at} ${where} ${event.text}`); break;
+  }
+}
+
+function printSummary(reports: RunReport[]) {
+  if (reports.length === 0) return;
+  const rows = reports.flatMap((report) => report.labs.map((lab) => [
+    `pg${report.major}`, lab.id, lab.status, `${lab.steps.filter((s) => s.outcome === 'passed').length}/${lab.steps.length}`,
+    `${(lab.durationMs / 1000).toFixed(1)} s`, String(lab.measurements.length),
+  ]));
+  const header = ['major', 'lab', 'status', 'steps ok', 'time', 'measurements'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(`\n${pc.bold(line(header))}`);
+  for (const row of rows) {
+    const text = line(row);
+    console.log(row[2] === 'passed' ? text : row[2] === 'failed' ? pc.red(text) : pc.dim(text));
+  }
+  const passed = reports.flatMap((r) => r.labs).filter((l) => l.status === 'passed').length;
+  const failed = reports.flatMap((r) => r.labs).filter((l) => l.status === 'failed').length;
+  console.log(`\nlabs: ${passed} passed, ${failed} failed`);
+}
