@@ -3,3 +3,4 @@ export { useLab, openLab, Lab, StepFailedError } from './spec/lab.ts';
 export { budget, Deadline, pollUntil, WaitTimeoutError } from './spec/wait.ts';
 export { matchOutput } from './expect/match.ts';
 export type { Measurement, Series, LabReport, RunReport } from './report/model.ts';
+export { connect, publishedAddress, queryValue, pollQueryUntil } from './postgres/postgres.ts';

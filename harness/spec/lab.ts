@@ -13,6 +13,9 @@ import type { LabReport, Measurement, Series, StepReport } from '../report/model
 import { emit, runContext, type RunContext } from './run-context.ts';
 import { budget, Deadline, pollUntil, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
+import { connect, publishedAddress } from '../postgres/postgres.ts';
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 
 export class StepFailedError extends Error {
   override name = 'StepFailedError';
@@ -43,6 +46,7 @@ export class Lab {
   private readonly seriesList: Series[] = [];
   private readonly errors: string[] = [];
   private readonly extraEnv: Record<string, string>;
+  private readonly passwords: { POSTGRES_PASSWORD: string; REPLICATION_PASSWORD: string };
   private failed = false;
   private closed = false;
 
@@ -58,7 +62,10 @@ export class Lab {
     this.project = fm.environment
       ? { name: projectName(['ws', this.context.runId, fm.id.split('-')[0]!, `pg${this.major}`]), environment: fm.environment, major: this.major }
       : undefined;
-    this.extraEnv = { PG_MAJOR: String(this.major), ...(this.project && composeEnv(this.project)), ...options.env };
+    // Fresh passwords per run: the environments read them from the terminal's variables, so no fixed
+    // secret is needed anywhere and the spec's own connections use the same ones.
+    this.passwords = { POSTGRES_PASSWORD: randomBytes(12).toString('base64url'), REPLICATION_PASSWORD: randomBytes(12).toString('base64url') };
+    this.extraEnv = { PG_MAJOR: String(this.major), ...this.passwords, ...(this.project && composeEnv(this.project)), ...options.env };
     this.steps = document.steps.filter((step) => !step.pg || step.pg.includes(this.major));
   }
 
@@ -153,6 +160,13 @@ export class Lab {
 
   deadline(ms: number): Deadline {
     return new Deadline(budget(ms));
+  }
+
+  // A `pg` client of the environment's service (as the postgres user) through its published port.
+  async connect(service: string, port = 5432): Promise<pg.Client & AsyncDisposable> {
+    if (!this.project) throw new Error(`Lab ${this.id} has no environment to connect to`);
+    const address = await publishedAddress(this.project, service, port);
+    return connect(address, { password: this.passwords.POSTGRES_PASSWORD });
   }
 
   terminal(name: string): Terminal {
