@@ -88,7 +88,7 @@ export async function ensureImage(major: number, log: (line: string) => void, op
 // The versions of the software inside a major's image, for the report's "verified on" line.
 export async function imageVersions(major: number): Promise<Record<string, string>> {
   const script = [
-    'echo "postgres=$(postgres --version | awk \'{print $NF}\')"',
+    'echo "postgres=$(postgres --version | awk \'{print $3}\')"',
     'echo "patroni=$(patroni --version 2>&1 | awk \'{print $NF}\')"',
     'echo "pgbouncer=$(pgbouncer --version 2>&1 | head -1 | awk \'{print $NF}\')"',
     'echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk \'{print $3}\')"',
