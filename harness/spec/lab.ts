@@ -48,6 +48,7 @@ export class Lab {
   private readonly extraEnv: Record<string, string>;
   private readonly passwords: { POSTGRES_PASSWORD: string; REPLICATION_PASSWORD: string };
   private failed = false;
+  private firstFailure: string | undefined;
   private closed = false;
 
   constructor(document: LabDocument, options: LabOptions = {}) {
@@ -96,6 +97,8 @@ export class Lab {
   // Runs one step in its terminal and checks its exit code and expected output; returns what it printed.
   async run(id: string): Promise<CommandOutcome> {
     const step = this.step(id);
+    // After a failed step the lab's state is unknown: later steps would only repeat the first error.
+    if (this.firstFailure) throw new StepFailedError(`Step \`${id}\` (${where(step)}) not run: ${this.firstFailure} failed earlier`);
     this.assertInOrder(step);
     const terminal = this.terminal(step.terminal);
     this.done.add(step.id);
@@ -230,7 +233,8 @@ export class Lab {
     const file = path.join(this.workDir, 'lab-report.json');
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     emit(this.context, { type: 'lab-end', lab: this.id, at: new Date().toISOString(), status: report.status, report: file });
-    if (notRun.length > 0) {
+    // Steps skipped after a failed one are listed in the report; the failure itself was already thrown.
+    if (notRun.length > 0 && !this.firstFailure) {
       throw new StepFailedError(`${this.document.file}: ${notRun.length} step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab.`);
     }
     return report;
@@ -269,6 +273,7 @@ export class Lab {
         `  command (terminal ${step.terminal}):\n  ${command}\n  diff (- expected, + printed):\n${matched!.diff.map((line) => `    ${line}`).join('\n')}`;
     }
     this.errors.push(message);
+    this.firstFailure ??= `step \`${step.id}\` (${where(step)})`;
     throw new StepFailedError(message);
   }
 

@@ -21,37 +21,49 @@ describe('a lab run through the spec API', () => {
     await lab.run('other');
     await lab.wait('load');
     expect((await lab.run('refused')).exitCode).toBe(1);
-
-    const slow = lab.run('slow');
-    await expect(slow).rejects.toThrow(StepFailedError);
-    await expect(slow).rejects.toThrow(`Step \`slow\` (${labFile}:60) timed out after 1 s`);
+    const slow = await lab.run('slow');
+    expect(slow.timedOut).toBe(true);
+    expect(slow.durationMs).toBeLessThan(10_000);
+    expect((await lab.run('variant')).output).toBe('new\n');
 
     const wrong = await lab.run('wrong').catch((error: Error) => error);
     expect(wrong).toBeInstanceOf(StepFailedError);
-    expect((wrong as Error).message).toContain(`output does not match the expectation at ${labFile}:71`);
+    expect((wrong as Error).message).toContain(`Step \`wrong\` (${labFile}:77): output does not match the expectation at ${labFile}:82`);
     expect((wrong as Error).message).toContain('- pg2|streaming\n    + pg2|catchup');
+    await expect(lab.run('after')).rejects.toThrow(`Step \`after\` (${labFile}:88) not run: step \`wrong\` (${labFile}:77) failed earlier`);
 
-    expect((await lab.run('variant')).output).toBe('new\n');
     const report = await lab.close();
     expect(report.status).toBe('failed');
     expect(report.steps.map((s) => [s.id, s.outcome])).toEqual([
       ['export', 'passed'], ['use', 'passed'], ['other', 'passed'], ['load', 'passed'], ['refused', 'passed'],
-      ['slow', 'failed'], ['wrong', 'failed'], ['variant', 'passed'],
+      ['slow', 'passed'], ['variant', 'passed'], ['wrong', 'failed'],
     ]);
+    expect(report.stepsNotRun).toEqual([`after (${labFile}:88)`]);
     const written = JSON.parse(readFileSync(path.join(lab.workDir, 'lab-report.json'), 'utf8')) as LabReport;
     expect(written.steps).toHaveLength(8);
   });
 
   test('picks the variant of a step for the major', async () => {
     const lab = openLab('00-shell', { root, major: 15 });
-    await lab.runThrough('refused');
-    await lab.run('slow').catch(() => undefined);
-    await lab.run('wrong').catch(() => undefined);
-    expect((await lab.run('variant')).output).toBe('old\n');
-    await lab.close();
+    await lab.runThrough('variant');
+    expect(lab.steps.filter((s) => s.id === 'variant')).toHaveLength(1);
+    await lab.close().catch(() => undefined);
+    const report = JSON.parse(readFileSync(path.join(lab.workDir, 'lab-report.json'), 'utf8')) as LabReport;
+    expect(report.steps.find((s) => s.id === 'variant')!.output).toBe('old\n');
   });
 
-  test('refuses a step run before an earlier one', async () => {
+  test('a step that runs past its timeout fails and says so, and later steps are not run', async () => {
+    const lab = openLab('01-timeout', { root, major: 18 });
+    const error = await lab.run('slow').catch((e: Error) => e);
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect((error as Error).message).toContain('Step `slow` (test/fixtures/labs/01-timeout/lab.md:6) timed out after 1 s');
+    expect((error as Error).message).toContain('exit code: 124');
+    expect((error as Error).message).toContain('started');
+    await expect(lab.run('after')).rejects.toThrow('not run: step `slow`');
+    expect((await lab.close()).status).toBe('failed');
+  });
+
+  test('refuses a step run before an earlier one, and fails teardown when a step never ran', async () => {
     const lab = openLab('00-shell', { root, major: 18 });
     await lab.run('export');
     await expect(lab.run('load')).rejects.toThrow(`Step \`load\` (${labFile}:27) runs before \`use\` (${labFile}:17): run the lab's steps in document order`);
@@ -61,10 +73,9 @@ describe('a lab run through the spec API', () => {
     await expect(lab.close()).rejects.toThrow(/step\(s\) that apply to PostgreSQL 18 never ran: other \(.*:39\), refused/);
   });
 
-  test('refuses a step that does not apply to the major', async () => {
+  test('refuses a step that does not exist', async () => {
     const lab = openLab('00-shell', { root, major: 18 });
     expect(() => lab.step('nope')).toThrow('No step `nope` in test/fixtures/labs/00-shell/lab.md');
-    await lab.runThrough('wrong').catch(() => undefined);
     await lab.close().catch(() => undefined);
   });
 });
