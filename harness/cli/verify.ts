@@ -48,8 +48,9 @@ export async function verify(options: VerifyOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (!options.keep) {
-      const removed = await cleanProjects(`ws-${runId}`);
-      if (removed.length > 0) console.log(pc.yellow(`removed environments left by the run: ${removed.join(', ')}`));
+      // Specs remove their own environments; what is left was interrupted: keep its logs, then remove it.
+      const removed = await cleanProjects(`ws-${runId}`, path.join(runDir, 'evidence'));
+      if (removed.length > 0) console.log(pc.yellow(`removed environments left by the run (logs kept in ${relativeToRepo(path.join(runDir, 'evidence'))}): ${removed.join(', ')}`));
     }
   }
   printSummary(reports);

@@ -10,7 +10,8 @@ const PROJECT_LABEL = 'com.docker.compose.project';
 
 export interface ComposeProject {
   name: string;
-  environment: string;
+  // The folder under environments/; unknown for a project found by its label (compose finds it by name).
+  environment?: string;
   major: number;
 }
 
@@ -32,7 +33,8 @@ export function composeEnv(project: ComposeProject): Record<string, string> {
 
 // Runs `docker compose` for a project; returns stdout, or throws with the command, exit code, stdout and stderr.
 export async function compose(project: ComposeProject, args: string[], options: { timeoutMs?: number; reject?: boolean } = {}) {
-  return execa('docker', ['compose', '-p', project.name, '-f', composeFile(project.environment), ...args], {
+  const file = project.environment ? ['-f', composeFile(project.environment)] : [];
+  return execa('docker', ['compose', '-p', project.name, ...file, ...args], {
     cwd: repoRoot,
     env: composeEnv(project),
     timeout: options.timeoutMs ?? 120_000,
@@ -81,11 +83,13 @@ export async function harnessProjects(): Promise<string[]> {
   return [...names].sort();
 }
 
-// Removes every labelled project whose name starts with `prefix` (all of them without one).
-export async function cleanProjects(prefix = ''): Promise<string[]> {
+// Removes every labelled project whose name starts with `prefix` (all of them without one); with
+// `evidenceDir`, keeps each one's logs there first.
+export async function cleanProjects(prefix = '', evidenceDir?: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await harnessProjects()) {
     if (!name.startsWith(prefix)) continue;
+    if (evidenceDir) await saveEvidence({ name, major: 0 }, path.join(evidenceDir, name)).catch(() => undefined);
     const result = await execa('docker', ['compose', '-p', name, 'down', '--volumes', '--remove-orphans', '--timeout', '3'], { reject: false, timeout: 180_000 });
     if (result.exitCode !== 0) throw new Error(`docker compose -p ${name} down failed with exit code ${result.exitCode}:\n${result.stderr}`);
     removed.push(name);
