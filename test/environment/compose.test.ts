@@ -1,0 +1,18 @@
+import { describe, expect, test } from 'vitest';
+import { composeEnv, composeFile, projectName } from '../../harness/environment/compose.ts';
+
+describe('compose projects of the harness', () => {
+  test('names are valid compose project names, unique per run, lab and major', () => {
+    expect(projectName(['ws', '20261127-105250', '01', 'pg18'])).toBe('ws-20261127-105250-01-pg18');
+    expect(projectName(['WS', 'a b', 'x/y'])).toBe('ws-a-b-x-y');
+  });
+
+  test('a terminal gets the project name and the major, so the page\'s own commands reach this run', () => {
+    expect(composeEnv({ name: 'ws-1-01-pg15', environment: 'single', major: 15 })).toEqual({ COMPOSE_PROJECT_NAME: 'ws-1-01-pg15', PG_MAJOR: '15' });
+  });
+
+  test('an unknown environment is named with the folders that exist', () => {
+    expect(() => composeFile('atlantis')).toThrow(/Environment `atlantis`: .*environments\/atlantis\/compose.yaml does not exist/);
+    expect(composeFile('single')).toMatch(/environments\/single\/compose.yaml$/);
+  });
+});
