@@ -1,0 +1,184 @@
+// Renders the lab format's fenced blocks for readers: runnable steps get a title, expected output is
+// styled as output, `pg=` variants of one step or expectation become version tabs, and `file=` blocks
+// show the repository's file as it is on disk at build time. The options stay out of the page.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Code, Parent, Root, RootContent } from 'mdast';
+import type { VFile } from 'vfile';
+import { visit } from 'unist-util-visit';
+import { parseInfoOptions, type InfoOptions } from './info-string.ts';
+import { majorsInRange, type Matrix } from '../site/matrix.ts';
+
+export interface LabBlocksOptions {
+  repoRoot: string;
+  matrix: Matrix;
+}
+
+// The class of the wrapper around expected output; the site's CSS styles it as a terminal's output.
+export const EXPECTED_CLASS = 'lab-expected';
+const DEFAULT_TERMINAL = 'main';
+const PROGRAM_LANGUAGES = ['sql', 'psql'];
+
+interface LabBlock {
+  node: Code;
+  options: InfoOptions;
+  // `step:<id>` or `expect:<id>`: blocks that are variants of one another share it.
+  variantKey?: string;
+  // Majors the block applies to (its `pg=` range over the matrix), when it has one.
+  pgMajors?: number[];
+}
+
+interface JsxAttribute {
+  type: 'mdxJsxAttribute';
+  name: string;
+  value: string;
+}
+
+// An MDX JSX element; `Tabs` and `TabItem` resolve through the theme's MDXComponents, `div` is HTML.
+function jsx(name: string, attributes: Record<string, string>, children: RootContent[]): RootContent {
+  const attrs: JsxAttribute[] = Object.entries(attributes).map(([key, value]) => ({ type: 'mdxJsxAttribute', name: key, value }));
+  return { type: 'mdxJsxFlowElement', name, attributes: attrs, children } as unknown as RootContent;
+}
+
+function where(file: VFile, node: Code): string {
+  const relative = file.path ? path.relative(process.cwd(), file.path) : '(markdown)';
+  return `${relative}:${node.position?.start.line ?? 0}:${node.position?.start.column ?? 0}`;
+}
+
+function majorsText(majors: number[]): string {
+  if (majors.length <= 1) return majors.join('');
+  return `${majors.slice(0, -1).join(', ')} and ${majors.at(-1)}`;
+}
+
+// Reads a `file=` block's file from the repository; a missing file fails the build like a broken link.
+function repositoryFile(target: string, options: LabBlocksOptions, file: VFile, node: Code): string {
+  const absolute = path.resolve(options.repoRoot, target);
+  if (!target || !absolute.startsWith(options.repoRoot + path.sep) || !existsSync(absolute) || !statSync(absolute).isFile()) {
+    throw new Error(`${where(file, node)}: \`file=${target}\` does not exist: expected a file path relative to the repository root (${options.repoRoot})`);
+  }
+  return readFileSync(absolute, 'utf8').replace(/\n$/, '');
+}
+
+function titleOf(block: LabBlock, terminals: Set<string>, inTabs: boolean): string | undefined {
+  const { options, node } = block;
+  const given = options.get('title');
+  if (typeof given === 'string') return given;
+  const parts: string[] = [];
+  const step = options.get('step');
+  const expect = options.get('expect');
+  const norun = options.get('norun');
+  const target = options.get('file');
+  if (typeof expect === 'string') {
+    parts.push(`expected output · step ${expect}`);
+  } else if (typeof step === 'string') {
+    const terminal = typeof options.get('terminal') === 'string' ? (options.get('terminal') as string) : DEFAULT_TERMINAL;
+    parts.push(`step ${step}`);
+    if (PROGRAM_LANGUAGES.includes(node.lang ?? '')) parts.push(`typed into terminal ${terminal}`);
+    else if (terminals.size > 1 || terminal !== DEFAULT_TERMINAL) parts.push(`terminal ${terminal}`);
+    if (options.has('background')) parts.push('runs in the background');
+    if (options.has('interactive')) parts.push('interactive');
+    const exit = options.get('exit');
+    if (typeof exit === 'string' && exit !== '0') parts.push(`exits with ${exit}`);
+  } else if (norun !== undefined) {
+    parts.push(typeof norun === 'string' && norun ? `not run here: ${norun}` : 'not run here');
+  } else if (typeof target === 'string') {
+    parts.push(target);
+  } else {
+    return undefined;
+  }
+  if (!inTabs && block.pgMajors) parts.push(`PostgreSQL ${majorsText(block.pgMajors)} only`);
+  return parts.join(' · ');
+}
+
+// Rewrites the block's meta to what Docusaurus's CodeBlock reads: a title, and line numbers if asked.
+function present(block: LabBlock, terminals: Set<string>, inTabs: boolean): RootContent {
+  const node: Code = structuredClone(block.node);
+  const title = titleOf(block, terminals, inTabs);
+  const meta: string[] = [];
+  if (title) meta.push(`title="${title.replaceAll('"', "'")}"`);
+  if (block.options.has('showLineNumbers')) meta.push('showLineNumbers');
+  node.meta = meta.length > 0 ? meta.join(' ') : null;
+  if (block.options.has('expect')) return jsx('div', { className: EXPECTED_CLASS }, [node]);
+  return node;
+}
+
+function readBlock(node: RootContent, options: LabBlocksOptions, file: VFile): LabBlock | undefined {
+  if (node.type !== 'code') return undefined;
+  const parsed = parseInfoOptions(node.meta);
+  // Meta that is not in the lab format (or malformed, which `workshop lint` reports) is left to Docusaurus.
+  if (!parsed || ![...parsed.keys()].some((key) => ['step', 'expect', 'norun', 'file', 'pg'].includes(key))) return undefined;
+  const target = parsed.get('file');
+  if (target !== undefined) node.value = repositoryFile(typeof target === 'string' ? target : '', options, file, node);
+  const step = parsed.get('step');
+  const expect = parsed.get('expect');
+  const block: LabBlock = { node, options: parsed };
+  if (typeof expect === 'string') block.variantKey = `expect:${expect}`;
+  else if (typeof step === 'string') block.variantKey = `step:${step}`;
+  const pg = parsed.get('pg');
+  if (typeof pg === 'string') {
+    const majors = majorsInRange(pg, options.matrix.majors);
+    if (!majors) throw new Error(`${where(file, node)}: invalid \`pg=${pg}\`: expected a PostgreSQL major or range such as \`17\`, \`>=17\` or \`15 || 18\``);
+    block.pgMajors = majors;
+  }
+  return block;
+}
+
+// One tab per major of the lab, each showing the variant that applies to it, so that the `pg` group
+// switches every tab of the page (and of the site) together.
+function versionTabs(variants: LabBlock[], labMajors: number[], matrix: Matrix, terminals: Set<string>): RootContent {
+  const majors = labMajors.filter((major) => variants.some((variant) => variant.pgMajors!.includes(major)));
+  const items = majors.map((major) => {
+    const variant = variants.find((candidate) => candidate.pgMajors!.includes(major))!;
+    return jsx('TabItem', { value: String(major), label: `PostgreSQL ${major}` }, [present(variant, terminals, true)]);
+  });
+  const defaultValue = majors.includes(matrix.defaultMajor) ? matrix.defaultMajor : majors.at(-1)!;
+  return jsx('Tabs', { groupId: 'pg', defaultValue: String(defaultValue), className: 'pg-tabs' }, items);
+}
+
+function labMajors(file: VFile, matrix: Matrix): number[] {
+  const front = (file.data as { frontMatter?: { majors?: unknown } }).frontMatter;
+  const listed = Array.isArray(front?.majors) ? front.majors.map(Number) : undefined;
+  return listed ? matrix.majors.filter((major) => listed.includes(major)) : matrix.majors;
+}
+
+export default function remarkLabBlocks(options: LabBlocksOptions) {
+  return (tree: Root, file: VFile) => {
+    const majors = labMajors(file, options.matrix);
+    const terminals = new Set<string>();
+    visit(tree, 'code', (node: Code) => {
+      const parsed = node.meta ? parseInfoOptions(node.meta) : undefined;
+      if (parsed?.has('step')) {
+        const terminal = parsed.get('terminal');
+        terminals.add(typeof terminal === 'string' ? terminal : DEFAULT_TERMINAL);
+      }
+    });
+
+    const parents: Parent[] = [];
+    visit(tree, (node) => {
+      if ('children' in node && (node as Parent).children.some((child) => child.type === 'code')) parents.push(node as Parent);
+    });
+    for (const parent of parents) {
+      const children: RootContent[] = [];
+      const blocks = parent.children.map((child) => readBlock(child as RootContent, options, file));
+      for (let index = 0; index < parent.children.length; index += 1) {
+        const block = blocks[index];
+        if (!block) {
+          children.push(parent.children[index] as RootContent);
+          continue;
+        }
+        // Adjacent blocks of one step or expectation, each for some majors: the variants of a version tab.
+        let end = index + 1;
+        if (block.variantKey && block.pgMajors) {
+          while (blocks[end]?.variantKey === block.variantKey && blocks[end]?.pgMajors) end += 1;
+        }
+        if (end - index > 1) {
+          children.push(versionTabs(blocks.slice(index, end) as LabBlock[], majors, options.matrix, terminals));
+          index = end - 1;
+        } else {
+          children.push(present(block, terminals, false));
+        }
+      }
+      parent.children = children as Parent['children'];
+    }
+  };
+}
