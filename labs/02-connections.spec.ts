@@ -1,0 +1,198 @@
+// Executable spec of curriculum/02-connections/lab.md: every step in order, plus checks and figures.
+import { expect, test } from 'vitest';
+import type pg from 'pg';
+import { useLab, queryValue, pollQueryUntil } from '../harness/index.ts';
+
+const lab = useLab('02-connections');
+
+// One line of curriculum/02-connections/backend-memory.sh: pid (or `total`), rss, shmem, private in kB.
+interface Memory {
+  pid: string;
+  rssKb: number;
+  shmemKb: number;
+  privateKb: number;
+}
+
+function memoryLines(output: string): Memory[] {
+  return [...output.matchAll(/^\s*(\d+|total)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/gm)].map((m) => ({
+    pid: m[1]!, rssKb: Number(m[2]), shmemKb: Number(m[3]), privateKb: Number(m[4]),
+  }));
+}
+
+function only<T>(items: T[], what: string): T {
+  if (items.length !== 1) throw new Error(`Expected one ${what}, found ${items.length}`);
+  return items[0]!;
+}
+
+// The numbers of the one data row psql printed in aligned format (`  97 |  1544 |  512`).
+function psqlRow(output: string): number[] {
+  const row = only(output.split('\n').filter((line) => /^\s*\d+(\s+\|\s+\d+)*\s*$/.test(line)), 'psql data row');
+  return row.split('|').map((cell) => Number(cell.trim()));
+}
+
+// A figure pgbench printed (`tps = 123.4 (…)`, `latency average = 1.2 ms`).
+function pgbenchFigure(output: string, label: string): number {
+  const match = new RegExp(`^${label} = ([0-9.]+)`, 'm').exec(output);
+  if (!match) throw new Error(`pgbench printed no \`${label} = …\` line; output:\n${output}`);
+  return Number(match[1]);
+}
+
+// Samples pg_stat_activity every 100 ms while `running` lasts: how many pgbench backends were active,
+// and how many of those waited on a heavyweight lock (a row or transaction lock).
+async function sampleLockWaits(client: pg.Client, running: Promise<unknown>) {
+  let done = false;
+  running.then(() => (done = true), () => (done = true));
+  let active = 0;
+  let waitingOnLock = 0;
+  let samples = 0;
+  while (!done) {
+    const { rows } = await client.query<{ active: number; lock: number }>(
+      "select count(*)::int as active, (count(*) filter (where wait_event_type = 'Lock'))::int as lock from pg_stat_activity where application_name = 'pgbench' and state = 'active'");
+    if (rows[0]!.active > 0) {
+      active += rows[0]!.active;
+      waitingOnLock += rows[0]!.lock;
+      samples++;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { samples, lockFraction: active > 0 ? waitingOnLock / active : 0 };
+}
+
+test('the server starts, with pgbench tables at scale 1', async () => {
+  await lab.run('up');
+  await lab.run('pgbench-init');
+});
+
+test("a backend's own memory is small; what it reads is in shared memory, not its own", async () => {
+  await lab.run('psql-b');
+  {
+    await using pg1 = await lab.connect('pg1');
+    // The interactive psql connects a moment after it starts.
+    await pollQueryUntil(pg1, "select count(*) from pg_stat_activity where application_name = 'lab'", '1', { timeoutMs: 15_000 });
+  }
+  await lab.run('lab-pid');
+  const idle = only(memoryLines((await lab.run('memory-idle')).output), 'memory line');
+  const [, contextsIdleKb, catalogIdleKb] = psqlRow((await lab.run('contexts-idle')).output);
+  await lab.run('work');
+  const after = only(memoryLines((await lab.run('memory-after-work')).output), 'memory line');
+  const [contextsAfterKb, catalogAfterKb] = psqlRow((await lab.run('contexts-after-work')).output);
+  await lab.run('psql-b-quit');
+
+  await using pg1 = await lab.connect('pg1');
+  const tableKb = Number(await queryValue(pg1, "select pg_relation_size('pgbench_accounts') / 1024"));
+  lab.measure('backend.idle.private_kB', idle.privateKb, 'kB', 'private memory of a fresh idle backend (smaps, outside shared memory)');
+  lab.measure('backend.idle.rss_kB', idle.rssKb, 'kB', 'its resident set size, shared memory included');
+  lab.measure('backend.idle.contexts_kB', contextsIdleKb!, 'kB', 'its memory contexts (pg_backend_memory_contexts)');
+  lab.measure('backend.after_work.private_kB', after.privateKb, 'kB', 'private memory after a full table read and a catalog query');
+  lab.measure('backend.after_work.rss_kB', after.rssKb, 'kB', 'RSS after the same work');
+  lab.measure('backend.after_work.shmem_growth_kB', after.shmemKb - idle.shmemKb, 'kB', `shared memory pages it touched meanwhile (the table is ${tableKb} kB)`);
+  lab.measure('backend.after_work.contexts_kB', contextsAfterKb!, 'kB', 'its memory contexts after the work');
+  lab.measure('backend.catalog_cache_growth_kB', catalogAfterKb! - catalogIdleKb!, 'kB', 'CacheMemoryContext growth from the catalog query');
+
+  // An idle backend's own memory is a few MB at most, while its RSS counts shared memory as well.
+  expect(idle.privateKb).toBeLessThan(8 * 1024);
+  // Reading the table touched at least half of it in shared memory...
+  expect(after.shmemKb - idle.shmemKb).toBeGreaterThan(tableKb / 2);
+  // ...and the backend's private memory grew by less than that.
+  expect(after.privateKb - idle.privateKb).toBeLessThan(after.shmemKb - idle.shmemKb);
+  // The catalog cache keeps what the backend looked up.
+  expect(catalogAfterKb!).toBeGreaterThan(catalogIdleKb!);
+});
+
+test('a connection per transaction divides throughput many times over', async () => {
+  const kept = (await lab.run('tps-kept-connections')).output;
+  const perTransaction = (await lab.run('tps-connect-per-transaction')).output;
+  const tpsKept = pgbenchFigure(kept, 'tps');
+  const tpsConnect = pgbenchFigure(perTransaction, 'tps');
+  const connectionMs = pgbenchFigure(perTransaction, 'average connection time');
+  lab.measure('connect.tps_kept_connections', tpsKept, 'tps', 'pgbench -S, 4 clients, kept connections');
+  lab.measure('connect.tps_connection_per_transaction', tpsConnect, 'tps', 'the same with -C (a new connection per transaction)');
+  lab.measure('connect.tps_ratio', tpsKept / tpsConnect, 'x', 'kept connections over a connection per transaction');
+  lab.measure('connect.average_connection_ms', connectionMs, 'ms', 'pgbench: average time to set up a connection (TCP, fork, SCRAM)');
+  expect(tpsKept).toBeGreaterThan(3 * tpsConnect);
+});
+
+test('idle connections hold memory; idle-in-transaction ones enlarge snapshots and hold back VACUUM', async () => {
+  await lab.run('open-idle');
+  {
+    await using pg1 = await lab.connect('pg1');
+    await pollQueryUntil(pg1, "select count(*) from pg_stat_activity where application_name = 'idle' and state = 'idle'", '50', { timeoutMs: 60_000 });
+  }
+  await lab.run('count-idle');
+  const total = only(memoryLines((await lab.run('memory-idle-50')).output).filter((m) => m.pid === 'total'), 'total line');
+  lab.measure('idle50.private_kB', total.privateKb, 'kB', 'private memory of 50 idle backends together');
+  lab.measure('idle50.rss_kB', total.rssKb, 'kB', 'their RSS added up (counts shared memory 50 times)');
+  lab.measure('idle.private_kB_per_connection', total.privateKb / 50, 'kB');
+  expect(total.rssKb).toBeGreaterThan(total.privateKb);
+  await lab.run('end-idle');
+
+  await lab.run('open-idle-in-transaction');
+  {
+    await using pg1 = await lab.connect('pg1');
+    await pollQueryUntil(pg1, "select count(backend_xid) from pg_stat_activity where application_name = 'open-transaction' and state = 'idle in transaction'", '20', { timeoutMs: 60_000 });
+  }
+  await lab.run('count-idle-in-transaction');
+  await lab.run('snapshot-xids');
+  await using pg1 = await lab.connect('pg1');
+  const xids = Number(await queryValue(pg1, 'select count(*) from pg_snapshot_xip(pg_current_snapshot())'));
+  lab.measure('snapshot.xids_with_20_open_transactions', xids, 'xids', 'transaction IDs listed in every snapshot while 20 sessions sit idle in transaction');
+  await lab.run('vacuum-held-back');
+  await lab.run('end-idle-in-transaction');
+});
+
+test('32 busy connections on 2 cores wait on each other: no more throughput, longer latency', async () => {
+  await using pg1 = await lab.connect('pg1');
+  const two = lab.run('busy-2');
+  const twoWaits = await sampleLockWaits(pg1, two);
+  const twoOut = (await two).output;
+  const many = lab.run('busy-32');
+  const manyWaits = await sampleLockWaits(pg1, many);
+  const manyOut = (await many).output;
+  const latency2 = pgbenchFigure(twoOut, 'latency average');
+  const latency32 = pgbenchFigure(manyOut, 'latency average');
+  lab.measure('busy.tps_2_clients', pgbenchFigure(twoOut, 'tps'), 'tps', 'pgbench tpcb-like, scale 1, 2 clients');
+  lab.measure('busy.tps_32_clients', pgbenchFigure(manyOut, 'tps'), 'tps', 'the same with 32 clients');
+  lab.measure('busy.latency_ms_2_clients', latency2, 'ms');
+  lab.measure('busy.latency_ms_32_clients', latency32, 'ms');
+  lab.measure('busy.lock_wait_fraction_2_clients', twoWaits.lockFraction, 'ratio', `active backends seen waiting on a lock (${twoWaits.samples} samples)`);
+  lab.measure('busy.lock_wait_fraction_32_clients', manyWaits.lockFraction, 'ratio', `active backends seen waiting on a lock (${manyWaits.samples} samples)`);
+  // 16 times the clients cannot bring 4 times the throughput on 2 cores: latency grows at least 4 times.
+  expect(latency32).toBeGreaterThan(4 * latency2);
+  // The mechanism: most of the 32 backends wait for the one row lock, not for CPU.
+  expect(manyWaits.samples).toBeGreaterThan(5);
+  expect(manyWaits.lockFraction).toBeGreaterThan(0.5);
+});
+
+test('past max_connections an ordinary role is refused first, then everyone: sorry, too many clients already', async () => {
+  await lab.run('limits');
+  await lab.run('lower-max-connections');
+  await lab.run('fill-app-slots');
+  // No connection of the spec stays open here: it would take one of the 20 slots.
+  await lab.poll('17 idle sessions of role app', async () => {
+    await using pg1 = await lab.connect('pg1');
+    return await queryValue(pg1, "select count(*) from pg_stat_activity where application_name = 'idle' and usename = 'app'");
+  }, (count) => count === '17', { timeoutMs: 60_000, intervalMs: 500 });
+  await lab.run('count-app-slots');
+  await lab.run('app-refused');
+  await lab.run('fill-superuser-slots');
+  const refusal = await lab.poll('a superuser connection to be refused', async () => {
+    try {
+      await using pg1 = await lab.connect('pg1');
+      return 'connected';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }, (message) => message.includes('sorry, too many clients already'), { timeoutMs: 60_000, intervalMs: 500 });
+  expect(refusal).toContain('sorry, too many clients already');
+  await lab.run('too-many-clients');
+  await lab.run('free-slots');
+  {
+    await using pg1 = await lab.connect('pg1');
+    await pollQueryUntil(pg1, "select count(*) from pg_stat_activity where application_name = 'idle'", '0', { timeoutMs: 30_000 });
+  }
+  await lab.run('slots-free');
+});
+
+test('the environment is removed', async () => {
+  await lab.run('down');
+});
