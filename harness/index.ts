@@ -4,3 +4,7 @@ export { budget, Deadline, pollUntil, WaitTimeoutError } from './spec/wait.ts';
 export { matchOutput } from './expect/match.ts';
 export type { Measurement, Series, LabReport, RunReport } from './report/model.ts';
 export { connect, publishedAddress, queryValue, pollQueryUntil } from './postgres/postgres.ts';
+export { Writer, prepareWrites, checkLedger, writesPerSecond, WRITES_TABLE } from './probes/writer.ts';
+export type { WriterResult, LedgerCheck, AcknowledgedWrite } from './probes/writer.ts';
+export { parsePgbenchLoad, tpsSeries } from './probes/pgbench.ts';
+export type { PgbenchLoad, PgbenchSample } from './probes/pgbench.ts';

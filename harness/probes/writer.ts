@@ -1,0 +1,181 @@
+// The writer probe: sequential inserts through the client's own path, as an application would write.
+// Its ledger measures a failover from the client's side: the largest gap between successive
+// acknowledged writes (not the harness clock around `docker kill`), acknowledged writes that the new
+// leader lacks (lost), and writes whose COMMIT outcome the client never learned (in doubt).
+import pg from 'pg';
+import type { Series } from '../report/model.ts';
+
+export const WRITES_TABLE = 'workshop_writes';
+// Pause before reconnecting after a failed attempt: short against a failover's seconds.
+const RETRY_PAUSE_MS = 50;
+
+export interface AcknowledgedWrite {
+  id: number;
+  // Unix ms when the acknowledgement reached the client.
+  at: number;
+  // The timeline the writing server was on (from its current WAL file name).
+  timeline: number;
+  server: string;
+}
+
+export interface WriterOptions {
+  // Opens a connection to wherever writes should go (HAProxy's primary port, a multi-host list…).
+  connect: () => Promise<pg.Client>;
+  // Pause between writes; 0 writes as fast as acknowledgements come.
+  intervalMs?: number;
+  // Give up one attempt (connect or insert) after this long.
+  attemptTimeoutMs?: number;
+}
+
+export interface WriterResult {
+  acknowledged: AcknowledgedWrite[];
+  inDoubt: number[];
+  failedAttempts: number;
+  // Largest interval between successive acknowledged writes, with where it was.
+  maxGapSeconds: number;
+  gap: { from: number; to: number } | undefined;
+  timelines: number[];
+  errors: { at: number; message: string }[];
+}
+
+export interface LedgerCheck {
+  lost: number[];
+  inDoubtCommitted: number[];
+  inDoubtAbsent: number[];
+}
+
+// Creates the probe's table (idempotent) on a writable server.
+export async function prepareWrites(client: pg.Client): Promise<void> {
+  await client.query(`create table if not exists ${WRITES_TABLE} (id bigint primary key, client_at timestamptz not null, server text not null default inet_server_addr()::text)`);
+}
+
+export class Writer {
+  private readonly options: Required<WriterOptions>;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private client: pg.Client | undefined;
+  private nextId = 1;
+  private readonly result: WriterResult = { acknowledged: [], inDoubt: [], failedAttempts: 0, maxGapSeconds: 0, gap: undefined, timelines: [], errors: [] };
+
+  constructor(options: WriterOptions) {
+    this.options = { intervalMs: 20, attemptTimeoutMs: 3000, ...options };
+  }
+
+  start(): this {
+    if (this.running) throw new Error('The writer probe is already running');
+    this.running = true;
+    this.loop = this.run();
+    return this;
+  }
+
+  get acknowledgedCount(): number {
+    return this.result.acknowledged.length;
+  }
+
+  // Unix ms of the latest acknowledged write, for waits such as "writes flow again".
+  get lastAcknowledgedAt(): number | undefined {
+    return this.result.acknowledged.at(-1)?.at;
+  }
+
+  async stop(): Promise<WriterResult> {
+    this.running = false;
+    await this.loop;
+    await this.client?.end().catch(() => undefined);
+    const acks = this.result.acknowledged;
+    for (let i = 1; i < acks.length; i++) {
+      const gap = (acks[i]!.at - acks[i - 1]!.at) / 1000;
+      if (gap > this.result.maxGapSeconds) {
+        this.result.maxGapSeconds = gap;
+        this.result.gap = { from: acks[i - 1]!.at, to: acks[i]!.at };
+      }
+    }
+    this.result.timelines = [...new Set(acks.map((a) => a.timeline))];
+    return this.result;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (!this.client) {
+        try {
+          this.client = await withTimeout(this.options.connect(), this.options.attemptTimeoutMs, 'connect');
+          this.client.on('error', () => undefined);
+        } catch (error) {
+          this.fail(error);
+          await pause(RETRY_PAUSE_MS);
+          continue;
+        }
+      }
+      const id = this.nextId++;
+      try {
+        const result = await withTimeout(this.client.query(
+          `insert into ${WRITES_TABLE} (id, client_at) values ($1, now()) returning ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline, inet_server_addr()::text as server`,
+          [id],
+        ), this.options.attemptTimeoutMs, 'insert');
+        const row = result.rows[0] as { timeline: number; server: string };
+        this.result.acknowledged.push({ id, at: Date.now(), timeline: row.timeline, server: row.server });
+      } catch (error) {
+        // The statement was sent. A plain SQL error means it did not commit (a replica refusing the
+        // write, 25006); a lost connection, a timeout or a shutdown (57P*, 08*) leaves the commit unknown.
+        if (commitUnknown(error)) this.result.inDoubt.push(id);
+        this.fail(error);
+        await this.client.end().catch(() => undefined);
+        this.client = undefined;
+        // Back off as an application would, and let timers run.
+        await pause(RETRY_PAUSE_MS);
+        continue;
+      }
+      await pause(this.options.intervalMs);
+    }
+  }
+
+  private fail(error: unknown) {
+    this.result.failedAttempts++;
+    if (this.result.errors.length < 200) this.result.errors.push({ at: Date.now(), message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+// Compares the ledger with what the (new) leader holds.
+export async function checkLedger(client: pg.Client, result: WriterResult): Promise<LedgerCheck> {
+  const rows = await client.query<{ id: string }>(`select id from ${WRITES_TABLE}`);
+  const present = new Set(rows.rows.map((r) => Number(r.id)));
+  return {
+    lost: result.acknowledged.filter((a) => !present.has(a.id)).map((a) => a.id),
+    inDoubtCommitted: result.inDoubt.filter((id) => present.has(id)),
+    inDoubtAbsent: result.inDoubt.filter((id) => !present.has(id)),
+  };
+}
+
+// Acknowledged writes per second, for a plot around a failover.
+export function writesPerSecond(result: WriterResult, marks: Series['marks'] = []): Series {
+  const counts = new Map<number, number>();
+  for (const ack of result.acknowledged) {
+    const second = Math.floor(ack.at / 1000) * 1000;
+    counts.set(second, (counts.get(second) ?? 0) + 1);
+  }
+  const seconds = [...counts.keys()].sort((a, b) => a - b);
+  const points: [number, number][] = [];
+  if (seconds.length > 0) {
+    for (let t = seconds[0]!; t <= seconds.at(-1)!; t += 1000) points.push([t, counts.get(t) ?? 0]);
+  }
+  const gapMarks = result.gap ? [{ at: result.gap.from, label: 'last write before the gap' }, { at: result.gap.to, label: 'first write after the gap' }] : [];
+  return { name: 'writer.acknowledged_per_second', unit: 'writes/s', points, marks: [...(marks ?? []), ...gapMarks] };
+}
+
+function commitUnknown(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || code.length !== 5) return true;
+  return code.startsWith('57P') || code.startsWith('08');
+}
+
+function pause(ms: number) {
+  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

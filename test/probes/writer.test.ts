@@ -1,0 +1,87 @@
+import type pg from 'pg';
+import { describe, expect, test } from 'vitest';
+import { checkLedger, Writer, writesPerSecond } from '../../harness/probes/writer.ts';
+
+// A stand-in server: it commits ids into `table`, and can fail in the ways a failover makes it fail.
+function fakeServer() {
+  const table = new Set<number>();
+  let mode: 'ok' | 'down' | 'lose-answer' | 'read-only' = 'ok';
+  let timeline = 1;
+  const connect = async () => {
+    if (mode === 'down') throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    return {
+      on: () => undefined,
+      end: async () => undefined,
+      query: async (_sql: string, params: number[]) => {
+        const id = params[0]!;
+        if (mode === 'down') throw new Error('Connection terminated unexpectedly');
+        if (mode === 'read-only') throw Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' });
+        table.add(id);
+        if (mode === 'lose-answer') throw new Error('Connection terminated unexpectedly');
+        return { rows: [{ timeline, server: '172.18.0.3' }] };
+      },
+    } as unknown as pg.Client;
+  };
+  return { table, connect, set: (m: typeof mode) => { mode = m; }, promote: () => { timeline++; } };
+}
+
+const until = async (condition: () => boolean) => {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in 5 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('the writer probe', () => {
+  test('measures the largest gap between acknowledged writes, and the timelines it wrote on', async () => {
+    const server = fakeServer();
+    const writer = new Writer({ connect: server.connect, intervalMs: 2 }).start();
+    await until(() => writer.acknowledgedCount >= 5);
+    server.set('down');
+    const downAt = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    server.promote();
+    server.set('ok');
+    const count = writer.acknowledgedCount;
+    await until(() => writer.acknowledgedCount >= count + 5);
+    const result = await writer.stop();
+    expect(result.maxGapSeconds).toBeGreaterThanOrEqual(0.29);
+    expect(result.gap!.from).toBeLessThanOrEqual(downAt);
+    expect(result.timelines).toEqual([1, 2]);
+    expect(result.failedAttempts).toBeGreaterThan(0);
+  });
+
+  test('a write whose answer was lost is in doubt; a write the server refused is not', async () => {
+    const server = fakeServer();
+    const writer = new Writer({ connect: server.connect, intervalMs: 2 }).start();
+    await until(() => writer.acknowledgedCount >= 3);
+    server.set('lose-answer');
+    await until(() => (writer as unknown as { result: { inDoubt: number[] } }).result.inDoubt.length >= 1);
+    server.set('read-only');
+    await new Promise((r) => setTimeout(r, 30));
+    server.set('ok');
+    const count = writer.acknowledgedCount;
+    await until(() => writer.acknowledgedCount >= count + 3);
+    const result = await writer.stop();
+    expect(result.inDoubt.length).toBeGreaterThanOrEqual(1);
+    // The fake commits before losing the answer: every in-doubt write is in the table.
+    const client = { query: async () => ({ rows: [...server.table].map((id) => ({ id: String(id) })) }) } as unknown as pg.Client;
+    const check = await checkLedger(client, result);
+    expect(check.lost).toEqual([]);
+    expect(check.inDoubtCommitted).toEqual(result.inDoubt);
+  });
+
+  test('an acknowledged write missing on the new leader counts as lost', async () => {
+    const server = fakeServer();
+    const writer = new Writer({ connect: server.connect, intervalMs: 1 }).start();
+    await until(() => writer.acknowledgedCount >= 10);
+    const result = await writer.stop();
+    const newLeader = [...server.table].filter((id) => id <= 7);
+    const client = { query: async () => ({ rows: newLeader.map((id) => ({ id: String(id) })) }) } as unknown as pg.Client;
+    const check = await checkLedger(client, result);
+    expect(check.lost).toEqual(result.acknowledged.map((a) => a.id).filter((id) => id > 7));
+    const series = writesPerSecond(result);
+    expect(series.points.reduce((sum, [, n]) => sum + n, 0)).toBe(result.acknowledged.length);
+  });
+});
