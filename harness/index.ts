@@ -8,3 +8,5 @@ export { Writer, prepareWrites, checkLedger, writesPerSecond, WRITES_TABLE } fro
 export type { WriterResult, LedgerCheck, AcknowledgedWrite } from './probes/writer.ts';
 export { parsePgbenchLoad, tpsSeries } from './probes/pgbench.ts';
 export type { PgbenchLoad, PgbenchSample } from './probes/pgbench.ts';
+export { PatroniCluster, patroniDialect } from './patroni/patroni.ts';
+export type { ClusterMember, ClusterState } from './patroni/patroni.ts';

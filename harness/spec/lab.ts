@@ -14,6 +14,7 @@ import { emit, runContext, type RunContext } from './run-context.ts';
 import { budget, Deadline, pollUntil, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
 import { connect, publishedAddress } from '../postgres/postgres.ts';
+import { PatroniCluster } from '../patroni/patroni.ts';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
@@ -170,6 +171,12 @@ export class Lab {
     if (!this.project) throw new Error(`Lab ${this.id} has no environment to connect to`);
     const address = await publishedAddress(this.project, service, port);
     return connect(address, { password: this.passwords.POSTGRES_PASSWORD });
+  }
+
+  // The Patroni cluster of the environment (REST API through the nodes' published 8008 ports).
+  patroni(nodes?: string[]): PatroniCluster {
+    if (!this.project) throw new Error(`Lab ${this.id} has no environment`);
+    return new PatroniCluster(this.project, nodes);
   }
 
   terminal(name: string): Terminal {

@@ -1,0 +1,91 @@
+// Patroni from the spec side: its REST API through the nodes' published ports, and what differs
+// between Patroni versions, in one place.
+import type { ComposeProject } from '../environment/compose.ts';
+import { publishedAddress } from '../postgres/postgres.ts';
+import { majorInfo } from '../lab/majors.ts';
+import { pollUntil, type PollOptions } from '../spec/wait.ts';
+
+export const REST_PORT = 8008;
+
+export interface ClusterMember {
+  name: string;
+  role: 'leader' | 'replica' | 'sync_standby' | 'standby_leader' | string;
+  state: string;
+  timeline?: number;
+  lag?: number | string;
+  host?: string;
+}
+
+export interface ClusterState {
+  members: ClusterMember[];
+  pause?: boolean;
+}
+
+// What the Patroni of a PostgreSQL major says and accepts where versions differ.
+export function patroniDialect(major: number) {
+  const patroni = majorInfo(major).patroni;
+  const generation = Number(patroni.split('.')[0]);
+  return {
+    version: patroni,
+    // GET /patroni `role` of the leader: Patroni 3 says `master`, Patroni 4 `primary`.
+    leaderRole: generation >= 4 ? 'primary' : 'master',
+    // Patroni 4 raises `ttl` to at least 20 s and logs `ttl=… can't be smaller than 20`.
+    ttlFloorSeconds: generation >= 4 ? 20 : undefined,
+    // Replicas in /cluster: `streaming` on 3.0.x as on 4.x is read from `state`.
+    streamingStates: ['streaming', 'running'],
+  };
+}
+
+export class PatroniCluster {
+  constructor(readonly project: ComposeProject, readonly nodes: string[] = ['pg1', 'pg2', 'pg3']) {}
+
+  private async url(node: string, path: string): Promise<string> {
+    const address = await publishedAddress(this.project, node, REST_PORT);
+    return `http://${address.host}:${address.port}${path}`;
+  }
+
+  // GET a REST endpoint of one node; returns the HTTP status and the parsed body.
+  async get(node: string, path: string, timeoutMs = 2000): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(await this.url(node, path), { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Some endpoints answer plain text.
+    }
+    return { status: response.status, body };
+  }
+
+  // The cluster as the first answering node sees it.
+  async cluster(): Promise<ClusterState> {
+    let lastError: unknown;
+    for (const node of this.nodes) {
+      try {
+        const { status, body } = await this.get(node, '/cluster');
+        if (status === 200) return body as ClusterState;
+        lastError = new Error(`GET /cluster on ${node}: HTTP ${status}`);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error(String(lastError));
+  }
+
+  async leader(): Promise<ClusterMember | undefined> {
+    return (await this.cluster()).members.find((m) => m.role === 'leader');
+  }
+
+  // Waits until a leader other than `not` holds the leader key and the given number of replicas stream.
+  async waitForLeader(options: PollOptions & { not?: string; replicas?: number } = {}): Promise<ClusterState> {
+    const dialect = patroniDialect(this.project.major);
+    const description = `a Patroni leader${options.not ? ` other than ${options.not}` : ''}${options.replicas !== undefined ? ` with ${options.replicas} streaming replica(s)` : ''}`;
+    return pollUntil(description, () => this.cluster(), (state) => {
+      const leader = state.members.find((m) => m.role === 'leader' && m.state === 'running');
+      if (!leader || leader.name === options.not) return false;
+      if (options.replicas === undefined) return true;
+      const streaming = state.members.filter((m) => m.role !== 'leader' && dialect.streamingStates.includes(m.state));
+      return streaming.length >= options.replicas;
+    }, { intervalMs: 200, ...options });
+  }
+}
