@@ -3,11 +3,11 @@
 import type { Config } from '@docusaurus/types';
 import type * as Preset from '@docusaurus/preset-classic';
 import { themes as prismThemes } from 'prism-react-renderer';
-import remarkLabBlocks from './src/remark/lab-blocks.ts';
-import { moduleSidebar } from './src/site/sidebar.ts';
-import { readMatrix } from './src/site/matrix.ts';
-import { repoRoot, reportsDir } from './src/site/paths.ts';
-import reportsPlugin from './src/plugins/reports/index.ts';
+import remarkLabBlocks from './src/remark/lab-blocks.mts';
+import { moduleSidebar } from './src/site/sidebar.mts';
+import { readMatrix } from './src/site/matrix.mts';
+import { repoRoot, reportsDir } from './src/site/paths.mts';
+import reportsPlugin from './src/plugins/reports/index.mts';
 
 // On GitHub Actions the repository is known; elsewhere the site has no link to it.
 const repositoryUrl = process.env.GITHUB_REPOSITORY ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}` : undefined;

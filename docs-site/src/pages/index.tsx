@@ -6,7 +6,7 @@ import Layout from '@theme/Layout';
 import Heading from '@theme/Heading';
 import useDocusaurusContext from '@docusaurus/useDocusaurusContext';
 import { usePluginData } from '@docusaurus/useGlobalData';
-import type { WorkshopData } from '@site/src/plugins/reports/index.ts';
+import type { WorkshopData } from '@site/src/plugins/reports/index.mts';
 import Markdown from '@site/src/components/Markdown';
 import styles from './index.module.css';
 

@@ -6,8 +6,8 @@ import path from 'node:path';
 import type { Code, Parent, Root, RootContent } from 'mdast';
 import type { VFile } from 'vfile';
 import { visit } from 'unist-util-visit';
-import { parseInfoOptions, type InfoOptions } from './info-string.ts';
-import { majorsInRange, type Matrix } from '../site/matrix.ts';
+import { parseInfoOptions, type InfoOptions } from './info-string.mts';
+import { majorsInRange, type Matrix } from '../site/matrix.mts';
 
 export interface LabBlocksOptions {
   repoRoot: string;

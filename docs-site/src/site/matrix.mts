@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import YAML from 'yaml';
-import { environmentsDir } from './paths.ts';
+import { environmentsDir } from './paths.mts';
 
 export interface Matrix {
   defaultMajor: number;

@@ -3,7 +3,7 @@
 // each mark (a kill, a new leader) as a labelled vertical line. Rendered as SVG in the browser only.
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useColorMode } from '@docusaurus/theme-common';
-import type { SeriesChart as Chart } from '@site/src/plugins/reports/summary.ts';
+import type { SeriesChart as Chart } from '@site/src/plugins/reports/summary.mts';
 import styles from './styles.module.css';
 
 // One colour per major, the same in every chart of the site.
@@ -37,13 +37,14 @@ function chartOption(chart: Chart, dark: boolean) {
       type: 'value', gridIndex: index, min: xMin, max: xMax,
       name: index === chart.lines.length - 1 ? chart.xLabel : undefined, nameLocation: 'middle', nameGap: 28,
       axisLabel: { color: text, formatter: (value: number) => `${value} s` },
-      axisLine: { lineStyle: { color: grid } },
+      axisLine: { onZero: false, lineStyle: { color: grid } },
       splitLine: { show: false },
     })),
     yAxis: chart.lines.map((line, index) => ({
       type: 'value', gridIndex: index, min: 0, max: yMax > 0 ? undefined : 1, splitNumber: 3,
-      name: `${line.label} · ${chart.unit}`, nameLocation: 'end', nameGap: 10,
+      name: `${line.label} · ${chart.unit}`, nameLocation: 'end', nameGap: 12,
       nameTextStyle: { color: MAJOR_COLOURS[line.major] ?? FALLBACK_COLOUR, fontWeight: 600, align: 'left' },
+      axisLine: { onZero: false },
       axisLabel: { color: text },
       splitLine: { lineStyle: { color: grid } },
     })),

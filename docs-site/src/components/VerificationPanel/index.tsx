@@ -3,8 +3,8 @@
 import type { ReactNode } from 'react';
 import clsx from 'clsx';
 import { usePluginData } from '@docusaurus/useGlobalData';
-import type { WorkshopData } from '@site/src/plugins/reports/index.ts';
-import type { LabRun, LabVerification } from '@site/src/plugins/reports/summary.ts';
+import type { WorkshopData } from '@site/src/plugins/reports/index.mts';
+import type { LabRun, LabVerification } from '@site/src/plugins/reports/summary.mts';
 import SeriesChart from '@site/src/components/SeriesChart';
 import styles from './styles.module.css';
 
@@ -61,7 +61,7 @@ function RunsTable({ lab }: { lab: LabVerification }): ReactNode {
           ))}
           <tr>
             <th scope="row">run</th>
-            {runs.map((run) => <td key={run.major}><time dateTime={run.endedAt}>{run.date}</time></td>)}
+            {runs.map((run) => <td key={run.major} title={`run ${run.runId}`}><time dateTime={run.endedAt}>{run.date}</time></td>)}
           </tr>
           {lab.measurements.map((measurement) => (
             <tr key={measurement.name} className={styles.measurement}>

@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadContext, Plugin } from '@docusaurus/types';
-import { readReports, summarize, type LabVerification } from './summary.ts';
-import { readmeSections, type ReadmeSections } from './readme.ts';
+import { readReports, summarize, type LabVerification } from './summary.mts';
+import { readmeSections, type ReadmeSections } from './readme.mts';
 
 export const PLUGIN_NAME = 'workshop-reports';
 
@@ -74,7 +74,9 @@ function modulesOf(docs: DocMetadata[]): ModuleSummary[] {
   return [...modules.values()].sort((a, b) => Number(a.number) - Number(b.number));
 }
 
-export default function reportsPlugin(context: LoadContext, options: ReportsPluginOptions): Plugin<{ labs: Record<string, LabVerification>; reports: WorkshopData['reports'] }> {
+// Docusaurus passes the options given in docusaurus.config.ts, untyped.
+export default function reportsPlugin(context: LoadContext, given: unknown): Plugin {
+  const options = given as ReportsPluginOptions;
   const toSource = (file: string) => `@site/${path.relative(context.siteDir, path.join(options.repoRoot, file)).split(path.sep).join('/')}`;
   return {
     name: PLUGIN_NAME,

@@ -155,7 +155,7 @@ function headlineOf(runs: LabRun[], toolNames: string[]): { state: VerificationS
   const failed = runs.filter((run) => run.status === 'failed');
   const tools = (list: LabRun[]) => toolNames
     .map((tool) => {
-      const versions = [...new Set(list.map((run) => run.tools[tool]).filter(Boolean))];
+      const versions = [...new Set(list.map((run) => run.tools[tool]).filter((version): version is string => Boolean(version)))];
       return versions.length > 0 ? `${tool} ${listText(versions)}` : '';
     })
     .filter(Boolean);

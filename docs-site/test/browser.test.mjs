@@ -1,0 +1,214 @@
+// The built site in Debian's Chromium: every page loads without errors and without leaving the machine,
+// the sidebar lists every module, version tabs switch together, and a lab's verification panel and
+// plot show the fixture reports. Builds the site into test/.work/build first (SITE_TEST_NO_BUILD=1 reuses it).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import YAML from 'yaml';
+
+const siteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(siteDir, '..');
+const buildDir = path.join(siteDir, 'test/.work/build');
+const fixtureReports = path.join(siteDir, 'test/fixtures/reports');
+const screenshots = path.join(siteDir, 'test/screenshots');
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// The flags that run Debian's Chromium headless as root on a CI machine without network.
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+const PAGE_TIMEOUT_MS = 60_000;
+
+function run(command, args, options) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    const timer = setTimeout(() => child.kill('SIGTERM'), BUILD_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else reject(new Error(`Command failed with ${signal ?? `exit code ${code}`}: ${command} ${args.join(' ')}\n${output}`));
+    });
+  });
+}
+
+// A static server for the build, as GitHub Pages serves it: `/x` is x.html or x/index.html.
+function serve(root) {
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml',
+    '.json': 'application/json', '.xml': 'application/xml', '.png': 'image/png', '.woff2': 'font/woff2', '.txt': 'text/plain' };
+  const server = createServer((request, response) => {
+    const pathname = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
+    const base = path.join(root, path.normalize(pathname));
+    const file = [base, path.join(base, 'index.html'), `${base}.html`]
+      .find((candidate) => candidate.startsWith(root) && existsSync(candidate) && statSync(candidate).isFile());
+    if (!file) {
+      response.writeHead(404, { 'content-type': types['.html'] });
+      createReadStream(path.join(root, '404.html')).pipe(response);
+      return;
+    }
+    response.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(response);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// The curriculum's modules as the sidebar should show them: `NN · <lesson title>`.
+function curriculumModules() {
+  const dir = path.join(repoRoot, 'curriculum');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && /^\d+-/.test(entry.name) && existsSync(path.join(dir, entry.name, 'index.md')))
+    .map((entry) => {
+      const text = readFileSync(path.join(dir, entry.name, 'index.md'), 'utf8');
+      const front = YAML.parse(/^---\n([\s\S]*?)\n---/.exec(text)?.[1] ?? '') ?? {};
+      return { folder: entry.name, label: `${entry.name.split('-')[0]} · ${front.title}`, hasLab: existsSync(path.join(dir, entry.name, 'lab.md')) };
+    });
+}
+
+const fixtures = readdirSync(fixtureReports).filter((name) => name.endsWith('.json'))
+  .map((name) => JSON.parse(readFileSync(path.join(fixtureReports, name), 'utf8')))
+  .sort((a, b) => a.major - b.major);
+
+describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000 }, () => {
+  let server;
+  let origin;
+  let context;
+  let userDataDir;
+
+  before(async () => {
+    if (process.env.SITE_TEST_NO_BUILD !== '1' || !existsSync(path.join(buildDir, 'index.html'))) {
+      const started = Date.now();
+      await run(process.execPath, [path.join(siteDir, 'node_modules/@docusaurus/core/bin/docusaurus.mjs'), 'build', '--out-dir', buildDir], {
+        cwd: siteDir, env: { ...process.env, WORKSHOP_REPORTS_DIR: fixtureReports },
+      });
+      console.log(`# site built with the fixture reports in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    }
+    server = await serve(buildDir);
+    origin = `http://127.0.0.1:${server.address().port}`;
+    userDataDir = mkdtempSync(path.join(os.tmpdir(), 'site-test-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 },
+    });
+    // Nothing may leave the machine: the site must work offline.
+    await context.route((url) => url.origin !== origin, (route) => route.abort('blockedbyclient'));
+  });
+
+  after(async () => {
+    await context?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  // Opens a page and collects what went wrong on it: console errors, uncaught errors, failed requests.
+  async function open(route) {
+    const page = await context.newPage();
+    const problems = [];
+    page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
+    page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+    page.on('response', (response) => { if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`); });
+    await page.goto(`${origin}${route}`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+    return { page, problems };
+  }
+
+  test('every page of the sitemap loads without console errors or outside requests', async () => {
+    const sitemap = readFileSync(path.join(buildDir, 'sitemap.xml'), 'utf8');
+    const routes = [...sitemap.matchAll(/<loc>([^<]+)<\/loc>/g)].map((match) => new URL(match[1]).pathname);
+    assert.ok(routes.length >= 3, `expected the landing page and the modules' pages in sitemap.xml, found ${routes.join(', ')}`);
+    const failures = [];
+    for (const route of routes) {
+      const { page, problems } = await open(route);
+      // Mermaid diagrams render after load; wait for them so their errors are counted too.
+      if (await page.locator('.docusaurus-mermaid-container').count()) {
+        await page.locator('.docusaurus-mermaid-container svg').first().waitFor({ timeout: PAGE_TIMEOUT_MS });
+      }
+      if (problems.length) failures.push(`${route}:\n  ${problems.join('\n  ')}`);
+      await page.close();
+    }
+    assert.deepEqual(failures, [], failures.join('\n'));
+  });
+
+  test('the sidebar lists every module of the curriculum with its lesson and lab', async () => {
+    const modules = curriculumModules();
+    assert.ok(modules.length > 0, 'no module folder under curriculum/');
+    const { page } = await open(`/${modules[0].folder}/`);
+    const sidebar = page.locator('nav.menu');
+    for (const module of modules) {
+      const category = sidebar.locator('.menu__list-item', { has: page.locator(`.menu__link--sublist`, { hasText: module.label }) });
+      await category.first().waitFor({ timeout: PAGE_TIMEOUT_MS });
+      assert.equal(await category.first().locator(`a[href$="/${module.folder}/"]`).count(), 1, `${module.label}: no link to its lesson`);
+      if (module.hasLab) assert.equal(await category.first().locator(`a[href$="/${module.folder}/lab"]`).count(), 1, `${module.label}: no link to its lab`);
+    }
+    await page.close();
+  });
+
+  test('choosing PostgreSQL 15 on a version tab switches every version tab of the page', async () => {
+    const { page } = await open('/01-architecture/lab');
+    const groups = page.locator('.tabs-container:has(.pg-tabs)');
+    assert.ok(await groups.count() >= 2, 'expected several version tab groups on the 01 lab');
+    const first = groups.first();
+    const visibleCode = () => first.locator('[role="tabpanel"]:not([hidden]) code').innerText();
+    const before18 = await visibleCode();
+    await groups.first().getByRole('tab', { name: 'PostgreSQL 15' }).click();
+    // The first group is the `version` step's expected output: each major's variant prints that major.
+    assert.equal((await visibleCode()).trim(), '15', `the 15 variant should show, saw ${JSON.stringify(await visibleCode())} (was ${JSON.stringify(before18)})`);
+    const selected = await groups.locator('[role="tab"][aria-selected="true"]').allInnerTexts();
+    assert.deepEqual([...new Set(selected)], ['PostgreSQL 15'], `every group follows the choice; selected: ${selected.join(', ')}`);
+    // Versions before 18 have no io workers: the postmaster-children variant for 15 must not list them.
+    const panels = await page.locator('.tabs-container [role="tabpanel"]:not([hidden])').allInnerTexts();
+    assert.ok(panels.some((text) => text.includes('walwriter')) && !panels.some((text) => text.includes('io worker')), 'the 15 variants show no io workers');
+    await page.close();
+  });
+
+  test('a lab page shows its verification panel and a plot from the fixture reports', async () => {
+    const { page, problems } = await open('/01-architecture/lab');
+    const panel = page.locator('section[aria-label="Verification"]');
+    const versions = fixtures.map((report) => report.versions.postgres);
+    const headline = `Verified on PostgreSQL ${versions.slice(0, -1).join(', ')} and ${versions.at(-1)}`;
+    assert.match(await panel.locator('p').first().innerText(), new RegExp(`^.?\\s*${headline.replaceAll('.', '\\.')} on \\d+ \\w+ \\d{4}`));
+    const lab = (report) => report.labs.find((entry) => entry.file === 'curriculum/01-architecture/lab.md');
+    const durations = await panel.locator('td[data-duration-ms]').evaluateAll((cells) => cells.map((cell) => Number(cell.dataset.durationMs)));
+    assert.deepEqual(durations, fixtures.map((report) => lab(report).durationMs));
+    const gapRow = panel.locator('tr', { hasText: 'fixture.write_gap_s' });
+    assert.deepEqual(await gapRow.locator('td').allInnerTexts(), fixtures.map((report) => `${lab(report).measurements.find((m) => m.name === 'fixture.write_gap_s').value} s`));
+    const chart = panel.locator('[data-series="fixture.tps"]');
+    // SVG paths of straight lines have no area, which Playwright calls hidden: wait for them to exist.
+    await chart.locator('svg path').first().waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
+    assert.ok(await chart.locator('svg path').count() >= fixtures.length, 'one line per major');
+    const labels = await chart.locator('svg text').allTextContents();
+    for (const report of fixtures) assert.ok(labels.some((text) => text.startsWith(`PostgreSQL ${report.versions.postgres}`)), `no panel for ${report.versions.postgres} in ${labels.join(' | ')}`);
+    assert.ok(labels.some((text) => text.startsWith('leader killed')), `the kill is marked: ${labels.join(' | ')}`);
+    assert.deepEqual(problems, []);
+    mkdirSync(screenshots, { recursive: true });
+    await page.setViewportSize({ width: 1280, height: 1500 });
+    await page.screenshot({ path: path.join(screenshots, 'lab-01-architecture.png') });
+    await page.close();
+  });
+
+  test('a lab that no report covers says plainly that it is not verified', async () => {
+    const covered = new Set(fixtures.flatMap((report) => report.labs.map((entry) => entry.file)));
+    const uncovered = curriculumModules().filter((module) => module.hasLab && !covered.has(`curriculum/${module.folder}/lab.md`));
+    if (uncovered.length === 0) return;
+    const { page } = await open(`/${uncovered[0].folder}/lab`);
+    assert.match(await page.locator('section[aria-label="Verification"]').innerText(), /^.?\s*Not verified/);
+    await page.close();
+  });
+
+  test('the landing page lists the modules, the prerequisites and how to start', async () => {
+    const { page } = await open('/');
+    for (const module of curriculumModules()) {
+      assert.equal(await page.locator(`main a[href$="/${module.folder}/"]`).count() >= 1, true, `no link to module ${module.folder}`);
+    }
+    const text = await page.locator('main').innerText();
+    assert.match(text, /Prerequisites[\s\S]*Docker/);
+    assert.match(text, /npx workshop images/);
+    await page.close();
+  });
+});

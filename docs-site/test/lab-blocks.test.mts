@@ -1,0 +1,83 @@
+// The lab-blocks remark plugin on a fixture lab: titles, expected output, version tabs, file= blocks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unified } from 'unified';
+import remarkParse from 'remark-parse';
+import remarkFrontmatter from 'remark-frontmatter';
+import { VFile } from 'vfile';
+import YAML from 'yaml';
+import type { Code, Root } from 'mdast';
+import remarkLabBlocks, { EXPECTED_CLASS } from '../src/remark/lab-blocks.mts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+const matrix = { defaultMajor: 18, majors: [15, 17, 18] };
+
+interface Jsx { type: 'mdxJsxFlowElement'; name: string; attributes: { name: string; value: string }[]; children: Node[] }
+type Node = Code | Jsx | { type: string; children?: Node[] };
+
+async function render(markdown: string, file = path.join(here, 'fixtures/lab-blocks/lab.md')): Promise<Node[]> {
+  const tree = unified().use(remarkParse).use(remarkFrontmatter).parse(markdown) as Root;
+  const front = tree.children.find((node) => node.type === 'yaml');
+  const vfile = new VFile({ path: file, value: markdown, data: { frontMatter: front ? YAML.parse(front.value) : {} } });
+  const result = await unified().use(remarkLabBlocks, { repoRoot, matrix }).run(tree, vfile) as Root;
+  return result.children.filter((node) => node.type !== 'yaml') as Node[];
+}
+
+const attribute = (node: Jsx, name: string) => node.attributes.find((a) => a.name === name)?.value;
+const titleOf = (node: Node) => /title="([^"]*)"/.exec((node as Code).meta ?? '')?.[1];
+const fixture = readFileSync(path.join(here, 'fixtures/lab-blocks/lab.md'), 'utf8');
+
+test('runnable steps get a title naming the step and, in a lab with several terminals, the terminal', async () => {
+  const nodes = await render(fixture);
+  assert.equal(titleOf(nodes[0]!), 'step up · terminal main');
+  assert.equal((nodes[0] as Code).meta, 'title="step up · terminal main"', 'the lab options are not left in the meta');
+  const psql = nodes.find((node) => (node as Code).value === 'select 1;');
+  assert.equal(titleOf(psql!), 'step in-psql · typed into terminal b');
+});
+
+test('pg= variants of one expectation become version tabs, one per major, synced by the pg group', async () => {
+  const tabs = (await render(fixture))[1] as Jsx;
+  assert.equal(tabs.name, 'Tabs');
+  assert.equal(attribute(tabs, 'groupId'), 'pg');
+  assert.equal(attribute(tabs, 'defaultValue'), '18');
+  assert.deepEqual(tabs.children.map((item) => attribute(item as Jsx, 'label')), ['PostgreSQL 15', 'PostgreSQL 17', 'PostgreSQL 18']);
+  const shown = tabs.children.map((item) => {
+    const wrapper = (item as Jsx).children[0] as Jsx;
+    assert.equal(attribute(wrapper, 'className'), EXPECTED_CLASS);
+    const code = wrapper.children[0] as Code;
+    assert.equal(titleOf(code), 'expected output · step up');
+    return code.value;
+  });
+  assert.deepEqual(shown, ['fifteen', 'seventeen or later', 'seventeen or later']);
+});
+
+test('pg= variants of one step become version tabs too', async () => {
+  const tabs = (await render(fixture))[2] as Jsx;
+  assert.equal(tabs.name, 'Tabs');
+  assert.deepEqual(tabs.children.map((item) => ((item as Jsx).children[0] as Code).value), ['echo bgwriter', 'echo checkpointer', 'echo checkpointer']);
+});
+
+test('a step for some majors only says so in its title', async () => {
+  const nodes = await render(fixture);
+  assert.equal(titleOf(nodes.find((node) => (node as Code).value === 'echo eighteen')!), 'step only-18 · terminal main · PostgreSQL 18 only');
+});
+
+test('norun blocks give their reason, file= blocks show the file from disk, other blocks are left alone', async () => {
+  const nodes = await render(fixture);
+  const norun = nodes.find((node) => (node as Code).value === 'pg_ctl promote') as Code;
+  assert.equal(titleOf(norun), 'not run here: your own server');
+  const shown = nodes.find((node) => (node as Code).lang === 'yaml') as Code;
+  assert.equal(shown.value, 'shown: from disk');
+  assert.equal(titleOf(shown), 'docs-site/test/fixtures/lab-blocks/shown.yaml');
+  const plain = nodes.at(-1) as Code;
+  assert.equal(plain.value, 'echo plain block');
+  assert.equal(plain.meta, null);
+});
+
+test('a file= block whose file does not exist fails the build with its position', async () => {
+  await assert.rejects(render('```yaml file=environments/nowhere.yml\n```\n'), /lab\.md:1:1: `file=environments\/nowhere\.yml` does not exist/);
+});

@@ -1,0 +1,69 @@
+// What the verification panel says, from run reports: the fixture reports and variations of them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readReports, summarize, type LoadedReport } from '../src/plugins/reports/summary.mts';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/reports');
+const LAB = 'curriculum/01-architecture/lab.md';
+const noTools = () => [];
+
+function withLabStatus(reports: LoadedReport[], statuses: Record<number, 'passed' | 'failed'>): LoadedReport[] {
+  return reports.map(({ file, report }) => {
+    const copy = structuredClone(report);
+    for (const lab of copy.labs) lab.status = statuses[copy.major] ?? lab.status;
+    return { file, report: copy };
+  });
+}
+
+test('labs that passed on every major are verified on each version, with the date of the run', () => {
+  const lab = summarize(readReports(fixtures), noTools)[LAB]!;
+  assert.equal(lab.state, 'verified');
+  assert.equal(lab.headline, 'Verified on PostgreSQL 15.18, 17.12 and 18.6 on 27 November 2026');
+  assert.deepEqual(lab.runs.map((run) => run.duration), ['15.7 s', '17.0 s', '14.4 s']);
+  assert.deepEqual(lab.measurements.find((m) => m.name === 'accounts.bytes_after_vacuum')?.values, { 15: '6,897,664', 17: '7,405,568', 18: '7,405,568' });
+});
+
+test('the tools an environment runs are named with their versions', () => {
+  const lab = summarize(readReports(fixtures), () => ['patroni'])[LAB]!;
+  assert.equal(lab.headline, 'Verified on PostgreSQL 15.18, 17.12 and 18.6 (Patroni 3.0.2, 4.0.7 and 4.1.5) on 27 November 2026');
+});
+
+test('a lab that failed on some majors says where it passed and where it failed', () => {
+  const lab = summarize(withLabStatus(readReports(fixtures), { 18: 'failed' }), noTools)[LAB]!;
+  assert.equal(lab.state, 'partly');
+  assert.equal(lab.headline, 'Verified on PostgreSQL 15.18 and 17.12 on 27 November 2026; failed on PostgreSQL 18.6 on 27 November 2026');
+});
+
+test('a lab that failed everywhere is not verified', () => {
+  const lab = summarize(withLabStatus(readReports(fixtures), { 15: 'failed', 17: 'failed', 18: 'failed' }), noTools)[LAB]!;
+  assert.equal(lab.state, 'failed');
+  assert.match(lab.headline, /^Not verified: the last run failed on PostgreSQL 15\.18, 17\.12 and 18\.6/);
+});
+
+test('series are aligned on their first mark, in seconds', () => {
+  const chart = summarize(readReports(fixtures), noTools)[LAB]!.series[0]!;
+  assert.equal(chart.xLabel, 'seconds from “leader killed”');
+  assert.deepEqual(chart.lines.map((line) => line.marks.map((mark) => mark.at)), [[0, 9.6], [0, 20.7], [0, 21.2]]);
+  assert.deepEqual(chart.lines[0]!.points[0], [-20, chart.lines[0]!.points[0]![1]]);
+});
+
+test('no reports folder means no report; a file of another schema fails naming itself', () => {
+  assert.deepEqual(readReports(path.join(os.tmpdir(), 'no-such-reports-folder')), []);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'site-reports-'));
+  writeFileSync(path.join(dir, 'pg18.json'), JSON.stringify({ schemaVersion: 2 }));
+  assert.throws(() => readReports(dir), /pg18\.json: report schemaVersion 2, expected 1/);
+});
+
+test('of two reports for one major, the later one is shown', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'site-reports-'));
+  const [first] = readReports(fixtures);
+  writeFileSync(path.join(dir, 'a.json'), JSON.stringify({ ...first!.report, runId: 'older', endedAt: '2026-01-01T00:00:00Z' }));
+  writeFileSync(path.join(dir, 'b.json'), JSON.stringify({ ...first!.report, runId: 'newer' }));
+  const warnings: string[] = [];
+  assert.deepEqual(readReports(dir, (message) => warnings.push(message)).map(({ report }) => report.runId), ['newer']);
+  assert.equal(warnings.length, 1);
+});
