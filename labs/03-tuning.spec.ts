@@ -1,0 +1,197 @@
+// Executable spec of curriculum/03-tuning/lab.md: every step in order, plus checks and figures.
+import { expect, test } from 'vitest';
+import type pg from 'pg';
+import { useLab, queryValue, pollQueryUntil } from '../harness/index.ts';
+import { compose } from '../harness/environment/compose.ts';
+
+const lab = useLab('03-tuning');
+
+// The one place that knows where each major keeps its checkpoint counters: pg_stat_bgwriter up to
+// 16, pg_stat_checkpointer from 17.
+async function checkpointCounters(client: pg.Client): Promise<{ timed: number; requested: number }> {
+  const hasCheckpointer = await queryValue(client, "select to_regclass('pg_catalog.pg_stat_checkpointer') is not null");
+  const sql = hasCheckpointer === 'true'
+    ? 'select num_timed as timed, num_requested as requested from pg_stat_checkpointer'
+    : 'select checkpoints_timed as timed, checkpoints_req as requested from pg_stat_bgwriter';
+  const row = (await client.query<{ timed: string; requested: string }>(sql)).rows[0]!;
+  return { timed: Number(row.timed), requested: Number(row.requested) };
+}
+
+// A number the lab's output printed after `label` (`tps = 123.4`, `WAL flushes: 56`).
+function figure(output: string, label: RegExp): number {
+  const match = new RegExp(`^\\s*${label.source}\\s*([0-9.]+)`, 'm').exec(output);
+  if (!match) throw new Error(`No line matching /${label.source}/ followed by a number in:\n${output}`);
+  return Number(match[1]);
+}
+
+// The hit percentage printed by select-only-* (`hit_percent|…` as the last line).
+function hitPercent(output: string): number {
+  const last = output.trim().split('\n').pop()!;
+  return Number(last.split('|')[0]);
+}
+
+async function serverLog(): Promise<string> {
+  const { stdout } = await compose(lab.project!, ['logs', '--no-log-prefix', 'pg1']);
+  return stdout;
+}
+
+let timedAtStart = 0;
+
+test('the server starts, with pgbench tables at scale 5', async () => {
+  await lab.run('up');
+  await lab.run('pgbench-init');
+  await using pg1 = await lab.connect('pg1');
+  timedAtStart = (await checkpointCounters(pg1)).timed;
+});
+
+test('each setting says when a change takes effect', async () => {
+  await lab.run('contexts');
+});
+
+test('with shared_buffers smaller than the data the hit ratio falls; shared_buffers needs a restart', async () => {
+  await lab.run('prewarm-128mb');
+  const at128 = (await lab.run('select-only-128mb')).output;
+  await lab.run('alter-system');
+  {
+    await using pg1 = await lab.connect('pg1');
+    // The reload is asynchronous: new sessions see it once the postmaster has read the files again.
+    await pollQueryUntil(pg1, "select pending_restart from pg_settings where name = 'shared_buffers'", 'true', { timeoutMs: 15_000 });
+  }
+  await lab.run('pending-restart');
+  await lab.run('restart');
+  await lab.run('prewarm-16mb');
+  const at16 = (await lab.run('select-only-16mb')).output;
+
+  await using pg1 = await lab.connect('pg1');
+  // Read time per page read, from pg_stat_statements (blk_read_time up to 16, shared_blk_read_time from 17).
+  const readUs = Number(await queryValue(pg1, `select 1000 * coalesce((to_jsonb(s) ->> 'shared_blk_read_time')::float, (to_jsonb(s) ->> 'blk_read_time')::float) / nullif(shared_blks_read, 0)
+    from pg_stat_statements s where query like 'SELECT abalance FROM pgbench_accounts%'`));
+  const hit128 = hitPercent(at128);
+  const hit16 = hitPercent(at16);
+  lab.measure('shared_buffers.hit_percent_128MB', hit128, '%', 'pgbench -S, pg_stat_statements: pages found in shared_buffers, 128 MB');
+  lab.measure('shared_buffers.hit_percent_16MB', hit16, '%', 'the same with 16 MB of shared_buffers');
+  lab.measure('shared_buffers.tps_128MB', figure(at128, /tps =/), 'tps');
+  lab.measure('shared_buffers.tps_16MB', figure(at16, /tps =/), 'tps');
+  if (Number.isFinite(readUs)) lab.measure('shared_buffers.read_us_per_page_16MB', readUs, 'µs', 'time per page read at 16 MB (mostly the OS page cache)');
+  expect(hit128).toBeGreaterThanOrEqual(99);
+  expect(hit16).toBeLessThan(hit128 - 10);
+});
+
+test('work_mem decides whether a sort spills to temporary files', async () => {
+  const spilled = (await lab.run('sort-4mb')).output;
+  const inMemory = (await lab.run('sort-64mb')).output;
+  // The step outputs are the sort node's own lines (checked by the expectations): read the figures there.
+  lab.measure('work_mem.sort_disk_kB_at_4MB', figure(spilled, /Sort Method: external merge +Disk:/), 'kB', 'external merge of 500,000 rows');
+  lab.measure('work_mem.temp_blocks_written_at_4MB', figure(spilled, /Buffers: .*temp read=[0-9]+ written=/), 'blocks');
+  lab.measure('work_mem.sort_memory_kB_at_64MB', figure(inMemory, /Sort Method: quicksort +Memory:/), 'kB', 'quicksort of the same rows');
+  expect(inMemory).not.toContain('temp');
+});
+
+test('synchronous_commit = off stops flushing the WAL at every commit, and commits more', async () => {
+  await lab.run('wal-flush-counter');
+  const on = (await lab.run('commit-on')).output;
+  const off = (await lab.run('commit-off')).output;
+  const txOn = figure(on, /number of transactions actually processed:/);
+  const txOff = figure(off, /number of transactions actually processed:/);
+  const flushesOn = figure(on, /WAL flushes:/);
+  const flushesOff = figure(off, /WAL flushes:/);
+  const tpsOn = figure(on, /tps =/);
+  const tpsOff = figure(off, /tps =/);
+  lab.measure('synchronous_commit.tps_on', tpsOn, 'tps', 'pgbench tpcb-like, 1 client, 4 s');
+  lab.measure('synchronous_commit.tps_off', tpsOff, 'tps', 'the same with synchronous_commit = off');
+  lab.measure('synchronous_commit.tps_ratio', tpsOff / tpsOn, 'x', 'off over on');
+  lab.measure('synchronous_commit.wal_flushes_per_commit_on', flushesOn / txOn, 'flushes');
+  lab.measure('synchronous_commit.wal_flushes_per_commit_off', flushesOff / txOff, 'flushes');
+  // The mechanism, not the clock: with `on` about one flush per commit, with `off` a few per second.
+  expect(flushesOn / txOn).toBeGreaterThan(0.5);
+  expect(flushesOff / txOff).toBeLessThan((flushesOn / txOn) / 5);
+  // The direction of throughput, which flushing less must give even on a noisy machine.
+  expect(tpsOff).toBeGreaterThan(tpsOn);
+});
+
+test('a small max_wal_size requests checkpoints; checkpoint_timeout times them', async () => {
+  {
+    await using pg1 = await lab.connect('pg1');
+    // checkpoint_timeout = 30s took effect at the reload; the first timed checkpoint follows within 30 s.
+    await lab.poll('a timed checkpoint since checkpoint_timeout = 30s', () => checkpointCounters(pg1), (c) => c.timed > timedAtStart, { timeoutMs: 60_000, intervalMs: 500 });
+  }
+  await lab.run('checkpoint-counters');
+  await using pg1 = await lab.connect('pg1');
+  const walBytesSince = async (lsn: string | null) => Number(await queryValue(pg1, 'select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)', [lsn]));
+
+  let lsn = await queryValue(pg1, 'select pg_current_wal_lsn()');
+  let counters = await checkpointCounters(pg1);
+  await lab.run('wal-1gb');
+  const wal1gb = await walBytesSince(lsn);
+  const requested1gb = (await checkpointCounters(pg1)).requested - counters.requested;
+
+  await lab.run('max-wal-size-32mb');
+  {
+    await using fresh = await lab.connect('pg1');
+    await pollQueryUntil(fresh, 'show max_wal_size', '32MB', { timeoutMs: 15_000 });
+  }
+  lsn = await queryValue(pg1, 'select pg_current_wal_lsn()');
+  counters = await checkpointCounters(pg1);
+  const output = (await lab.run('wal-32mb')).output;
+  const wal32mb = await walBytesSince(lsn);
+  const requested32mb = figure(output, /requested checkpoints:/);
+
+  lab.measure('checkpoints.wal_MB_4000_transactions_1GB', wal1gb / 2 ** 20, 'MB', 'WAL of 4,000 tpcb-like transactions, max_wal_size = 1GB');
+  lab.measure('checkpoints.requested_at_1GB', requested1gb, 'checkpoints');
+  lab.measure('checkpoints.wal_MB_4000_transactions_32MB', wal32mb / 2 ** 20, 'MB', 'the same transactions with max_wal_size = 32MB');
+  lab.measure('checkpoints.requested_at_32MB', requested32mb, 'checkpoints');
+  expect(requested1gb).toBe(0);
+  expect(requested32mb).toBeGreaterThanOrEqual(1);
+
+  // A timed checkpoint is logged only if WAL was written since the last one (else it is skipped, but
+  // counted): wait for the log lines rather than assume them.
+  await lab.poll('the server log to show checkpoints started for WAL and for time', serverLog,
+    (log) => log.includes('checkpoint starting: wal') && log.includes('checkpoint starting: time'), { timeoutMs: 45_000, intervalMs: 500 });
+  await lab.run('checkpoint-log');
+  const log = await serverLog();
+  const writes = [...log.matchAll(/checkpoint complete: .*write=([0-9.]+) s/g)].map((m) => Number(m[1]));
+  lab.measure('checkpoints.longest_write_phase_s', Math.max(...writes), 's', 'longest write phase of a checkpoint in the server log (spread by checkpoint_completion_target)');
+});
+
+test('autovacuum waits for its threshold; a per-table scale factor brings it sooner', async () => {
+  await lab.run('naptime');
+  await using pg1 = await lab.connect('pg1');
+  {
+    await using fresh = await lab.connect('pg1');
+    await pollQueryUntil(fresh, 'show autovacuum_naptime', '1s', { timeoutMs: 15_000 });
+  }
+  await lab.run('events');
+  // The inserts must reach the statistics before VACUUM resets "inserted since vacuum", or they
+  // would count afterwards and trigger an insert vacuum.
+  await pollQueryUntil(pg1, "select n_tup_ins from pg_stat_user_tables where relname = 'events'", '100000', { timeoutMs: 15_000 });
+  await lab.run('events-vacuum');
+  await lab.run('events-update');
+  await lab.run('visitor');
+  // A worker that vacuumed `visitor` started after the update of `events` was counted, and skipped it.
+  await pollQueryUntil(pg1, "select autovacuum_count from pg_stat_user_tables where relname = 'visitor'", '1', { timeoutMs: 30_000 });
+  await lab.run('below-threshold');
+  await lab.run('per-table-scale-factor');
+  const started = Date.now();
+  await pollQueryUntil(pg1, "select autovacuum_count from pg_stat_user_tables where relname = 'events'", '1', { timeoutMs: 30_000 });
+  lab.measure('autovacuum.seconds_until_vacuum_after_scale_factor', (Date.now() - started) / 1000, 's', 'with autovacuum_naptime = 1s');
+  await lab.run('autovacuumed');
+});
+
+test('statistics and random_page_cost change the plan', async () => {
+  await lab.run('orders');
+  await using pg1 = await lab.connect('pg1');
+  const estimate = async () => Number((await pg1.query("explain (format json) select * from orders where status = 'done'")).rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+  const before = await estimate();
+  await lab.run('plan-without-statistics');
+  await lab.run('analyze');
+  const after = await estimate();
+  lab.measure('planner.estimated_rows_without_statistics', before, 'rows', "status = 'done', 99,000 rows in fact");
+  lab.measure('planner.estimated_rows_after_analyze', after, 'rows');
+  expect(before).toBeLessThan(10_000);
+  expect(after).toBeGreaterThan(90_000);
+  await lab.run('random-page-cost');
+});
+
+test('the environment is removed', async () => {
+  await lab.run('down');
+});
