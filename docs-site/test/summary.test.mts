@@ -58,12 +58,15 @@ test('no reports folder means no report; a file of another schema fails naming i
   assert.throws(() => readReports(dir), /pg18\.json: report schemaVersion 2, expected 1/);
 });
 
-test('of two reports for one major, the later one is shown', () => {
+test('per lab and major the newest report wins, so a run of one lab leaves the others standing', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'site-reports-'));
   const [first] = readReports(fixtures);
-  writeFileSync(path.join(dir, 'a.json'), JSON.stringify({ ...first!.report, runId: 'older', endedAt: '2026-01-01T00:00:00Z' }));
-  writeFileSync(path.join(dir, 'b.json'), JSON.stringify({ ...first!.report, runId: 'newer' }));
-  const warnings: string[] = [];
-  assert.deepEqual(readReports(dir, (message) => warnings.push(message)).map(({ report }) => report.runId), ['newer']);
-  assert.equal(warnings.length, 1);
+  const lab = first!.report.labs[0]!;
+  const other = { ...lab, id: '03-tuning', file: 'curriculum/03-tuning/lab.md', title: 'Lab: tuning' };
+  writeFileSync(path.join(dir, 'old.json'), JSON.stringify({ ...first!.report, runId: 'older', endedAt: '2026-01-01T00:00:00Z', labs: [{ ...lab, status: 'failed' }] }));
+  writeFileSync(path.join(dir, 'pg15.json'), JSON.stringify({ ...first!.report, runId: 'newer', labs: [lab, other] }));
+  writeFileSync(path.join(dir, 'only-03.json'), JSON.stringify({ ...first!.report, runId: 'latest', endedAt: '2026-12-01T00:00:00Z', labs: [other] }));
+  const labs = summarize(readReports(dir), noTools);
+  assert.deepEqual(labs[LAB]!.runs.map((run) => [run.runId, run.status]), [['newer', 'passed']]);
+  assert.deepEqual(labs['curriculum/03-tuning/lab.md']!.runs.map((run) => run.runId), ['latest']);
 });

@@ -82,7 +82,7 @@ export default function reportsPlugin(context: LoadContext, given: unknown): Plu
     name: PLUGIN_NAME,
     getPathsToWatch: () => [path.join(options.reportsDir, '*.json'), path.join(options.repoRoot, 'README.md')],
     async loadContent() {
-      const loaded = readReports(options.reportsDir, (message) => console.warn(`[${PLUGIN_NAME}] ${message}`));
+      const loaded = readReports(options.reportsDir);
       console.info(`[${PLUGIN_NAME}] ${loaded.length} report(s) from ${options.reportsDir}${loaded.length ? `: ${loaded.map((r) => path.basename(r.file)).join(', ')}` : ''}`);
       const byFile = summarize(loaded, toolsOf(options.repoRoot));
       return {

@@ -41,11 +41,9 @@ export interface RunReport {
 export interface LoadedReport { file: string; report: RunReport }
 
 // Reads every *.json of `dir` (none when it does not exist); throws naming a file that is not a report.
-// Where two reports cover one major, the one that ended last is kept.
-export function readReports(dir: string, warn: (message: string) => void = () => {}): LoadedReport[] {
+export function readReports(dir: string): LoadedReport[] {
   if (!existsSync(dir)) return [];
-  const byMajor = new Map<number, LoadedReport>();
-  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.json')).sort()) {
+  return readdirSync(dir).filter((entry) => entry.endsWith('.json')).sort().map((name) => {
     const file = path.join(dir, name);
     let report: RunReport;
     try {
@@ -54,21 +52,13 @@ export function readReports(dir: string, warn: (message: string) => void = () =>
       throw new Error(`${file}: not a run report: ${(error as Error).message}`);
     }
     if (report?.schemaVersion !== REPORT_SCHEMA_VERSION) {
-      throw new Error(`${file}: report schemaVersion ${JSON.stringify(report?.schemaVersion)}, expected ${REPORT_SCHEMA_VERSION} (harness/report/model.ts): rebuild the site's report reader for the new schema`);
+      throw new Error(`${file}: report schemaVersion ${JSON.stringify(report?.schemaVersion)}, expected ${REPORT_SCHEMA_VERSION} (harness/report/model.ts): teach docs-site/src/plugins/reports/ the new schema`);
     }
     if (typeof report.major !== 'number' || !Array.isArray(report.labs) || typeof report.versions !== 'object' || !report.endedAt) {
       throw new Error(`${file}: expected \`major\`, \`versions\`, \`endedAt\` and \`labs[]\` as in harness/report/model.ts`);
     }
-    const earlier = byMajor.get(report.major);
-    if (earlier) {
-      const [older, newer] = earlier.report.endedAt < report.endedAt ? [earlier, { file, report }] : [{ file, report }, earlier];
-      warn(`Two reports for PostgreSQL ${report.major}: showing ${newer.file}, ignoring ${older.file}`);
-      byMajor.set(report.major, newer);
-    } else {
-      byMajor.set(report.major, { file, report });
-    }
-  }
-  return [...byMajor.values()].sort((a, b) => a.report.major - b.report.major);
+    return { file, report };
+  }).sort((a, b) => a.report.major - b.report.major || a.report.endedAt.localeCompare(b.report.endedAt));
 }
 
 export type VerificationState = 'verified' | 'partly' | 'failed' | 'not-verified';
@@ -200,16 +190,18 @@ function seriesCharts(entries: { run: RunReport; lab: LabReport }[]): SeriesChar
 
 // What the site shows for each lab that any report covers, keyed by the lab's repository path.
 export function summarize(reports: LoadedReport[], toolsOfEnvironment: (environment: string | undefined) => string[]): Record<string, LabVerification> {
-  const byLab = new Map<string, { run: RunReport; lab: LabReport }[]>();
+  // Per lab and major the newest result: a run of one lab (`workshop verify 03`) leaves the others' standing.
+  const byLab = new Map<string, Map<number, { run: RunReport; lab: LabReport }>>();
   for (const { report } of reports) {
     for (const lab of report.labs) {
-      if (!byLab.has(lab.file)) byLab.set(lab.file, []);
-      byLab.get(lab.file)!.push({ run: report, lab });
+      if (!byLab.has(lab.file)) byLab.set(lab.file, new Map());
+      const known = byLab.get(lab.file)!.get(report.major);
+      if (!known || known.run.endedAt < report.endedAt) byLab.get(lab.file)!.set(report.major, { run: report, lab });
     }
   }
   const result: Record<string, LabVerification> = {};
-  for (const [file, entries] of byLab) {
-    entries.sort((a, b) => a.run.major - b.run.major);
+  for (const [file, byMajor] of byLab) {
+    const entries = [...byMajor.values()].sort((a, b) => a.run.major - b.run.major);
     const environment = entries.find((entry) => entry.lab.environment)?.lab.environment;
     const toolKeys = toolsOfEnvironment(environment);
     const toolNames = TOOLS.filter(([key]) => toolKeys.includes(key)).map(([, name]) => name);
