@@ -7,6 +7,7 @@ import { environmentsDir, repoRoot } from '../paths.ts';
 // Every container, network and volume of an environment carries this label (environments/*/compose.yaml).
 export const HARNESS_LABEL = 'workshop.harness=true';
 const PROJECT_LABEL = 'com.docker.compose.project';
+const PATRONI_CONFIG = '/etc/workshop/patroni.yml';
 
 export interface ComposeProject {
   name: string;
@@ -59,11 +60,12 @@ export async function saveEvidence(project: ComposeProject, dir: string): Promis
   await keep('compose-ps.txt', ['ps', '--all']);
   await keep('compose-logs.txt', ['logs', '--no-color', '--timestamps']);
   const services = (await compose(project, ['ps', '--all', '--services'], { reject: false })).stdout.split('\n').filter(Boolean);
+  // Patroni's own view (environments/config/patroni.yml is mounted at /etc/workshop in its nodes).
   for (const service of services.filter((s) => /^pg\d+$/.test(s))) {
-    const patroni = await compose(project, ['exec', '-T', service, 'sh', '-c', 'command -v patronictl >/dev/null && test -n "$PATRONICTL_CONFIG_FILE"'], { reject: false });
+    const patroni = await compose(project, ['exec', '-T', service, 'test', '-r', PATRONI_CONFIG], { reject: false });
     if (patroni.exitCode !== 0) continue;
-    await keep(`patronictl-list-${service}.txt`, ['exec', '-T', service, 'patronictl', 'list']);
-    await keep(`patronictl-history-${service}.txt`, ['exec', '-T', service, 'patronictl', 'history']);
+    await keep(`patronictl-list-${service}.txt`, ['exec', '-T', service, 'patronictl', '-c', PATRONI_CONFIG, 'list']);
+    await keep(`patronictl-history-${service}.txt`, ['exec', '-T', service, 'patronictl', '-c', PATRONI_CONFIG, 'history']);
     break;
   }
   return saved;
