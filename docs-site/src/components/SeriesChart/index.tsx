@@ -22,7 +22,8 @@ function chartOption(chart: Chart, dark: boolean) {
   const text = dark ? '#d6d9de' : '#3a3f47';
   const grid = dark ? '#3a3f47' : '#e5e7eb';
   const xs = chart.lines.flatMap((line) => [...line.points.map(([x]) => x), ...line.marks.map((mark) => mark.at)]);
-  const [xMin, xMax] = [Math.floor(Math.min(...xs)), Math.ceil(Math.max(...xs))];
+  // Whole 5-second ticks at both ends.
+  const [xMin, xMax] = [Math.floor(Math.min(...xs) / 5) * 5, Math.ceil(Math.max(...xs) / 5) * 5];
   const yMax = Math.max(...chart.lines.flatMap((line) => line.points.map(([, y]) => y)));
   return {
     animation: false,
