@@ -50,13 +50,19 @@ program.command('verify')
   });
 
 program.command('test')
-  .description('The test suite (`npm test`): lint, the unit tests, then every lab verified on the default major.')
-  .option('--unit-only', 'lint and unit tests only (no Docker needed)', false)
-  .action(async (options: { unitOnly: boolean }) => {
+  .description('The test suite (`npm test`): lint, the unit tests, the site built and checked in Chromium, then every lab verified on the default major.')
+  .option('--unit-only', 'lint, unit tests and the site test only (no Docker needed)', false)
+  .option('--no-site', 'skip the site test (docs-site/ needs `npm run site:install` and Chromium)')
+  .action(async (options: { unitOnly: boolean; site: boolean }) => {
     const lint = runLint([]);
     if (lint !== EXIT.pass) { process.exitCode = lint; return; }
     const unit = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'unit'], { cwd: repoRoot, stdio: 'inherit', reject: false });
     if (unit.exitCode !== 0) { process.exitCode = EXIT.failed; return; }
+    if (options.site) {
+      log('site: build with the fixture reports and check every page in Chromium (npm --prefix docs-site test)');
+      const site = await execa('npm', ['--prefix', 'docs-site', 'test'], { cwd: repoRoot, stdio: 'inherit', reject: false });
+      if (site.exitCode !== 0) { process.exitCode = EXIT.failed; return; }
+    }
     if (options.unitOnly) return;
     process.exitCode = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') });
   });
