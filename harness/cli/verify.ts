@@ -1,5 +1,5 @@
 // `workshop verify`: runs the labs project once per major, prints each step live, writes the reports.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -112,9 +112,27 @@ async function verifyMajor(
   const file = path.join(runDir, `report-pg${major}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   mkdirSync(options.reportsDir, { recursive: true });
-  copyFileSync(file, path.join(options.reportsDir, `pg${major}.json`));
+  writeFileSync(path.join(options.reportsDir, `pg${major}.json`), `${JSON.stringify(withEarlierLabs(report, path.join(options.reportsDir, `pg${major}.json`), labs), null, 2)}\n`);
   console.log(`${stamp()} report: ${relativeToRepo(file)}`);
   return report;
+}
+
+// The latest report per major keeps, for the labs this run did not select, their earlier results.
+function withEarlierLabs(report: RunReport, latestFile: string, selected: LabEntry[]): RunReport {
+  if (!existsSync(latestFile)) return report;
+  let earlier: RunReport;
+  try {
+    earlier = JSON.parse(readFileSync(latestFile, 'utf8')) as RunReport;
+  } catch {
+    return report;
+  }
+  if (earlier.schemaVersion !== REPORT_SCHEMA_VERSION || earlier.major !== report.major) return report;
+  const ran = new Set(selected.map((lab) => lab.id));
+  const carried = earlier.labs
+    .filter((lab) => !ran.has(lab.id) && lab.status !== 'not-applicable')
+    .map((lab) => ({ ...lab, fromRunId: lab.fromRunId ?? earlier.runId }));
+  const labs = [...report.labs.filter((lab) => ran.has(lab.id)), ...carried].sort((a, b) => a.id.localeCompare(b.id));
+  return { ...report, labs };
 }
 
 function notRun(lab: LabEntry, major: number, status: LabReport['status'], why: string): LabReport {

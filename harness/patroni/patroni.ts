@@ -1,7 +1,8 @@
 // Patroni from the spec side: its REST API through the nodes' published ports, and what differs
 // between Patroni versions, in one place.
 import type { ComposeProject } from '../environment/compose.ts';
-import { publishedAddress } from '../postgres/postgres.ts';
+import { connect, publishedAddress, type Connect } from '../postgres/postgres.ts';
+import { PrimaryConnector } from './primary.ts';
 import { majorInfo } from '../lab/majors.ts';
 import { pollUntil, type PollOptions } from '../spec/wait.ts';
 
@@ -36,17 +37,44 @@ export function patroniDialect(major: number) {
   };
 }
 
+// A node's published REST address is looked up again at most this often after a failed request
+// (a restarted container gets a new host port). Each lookup runs `docker compose port`, which costs
+// far more than the request: polling every 200 ms must not spawn a process each time.
+const RESOLVE_AGAIN_AFTER_MS = 2000;
+
 export class PatroniCluster {
+  private readonly addresses = new Map<string, { url: string; resolvedAt: number; stale: boolean }>();
+
   constructor(readonly project: ComposeProject, readonly nodes: string[] = ['pg1', 'pg2', 'pg3']) {}
 
   private async url(node: string, path: string): Promise<string> {
-    const address = await publishedAddress(this.project, node, REST_PORT);
-    return `http://${address.host}:${address.port}${path}`;
+    const cached = this.addresses.get(node);
+    if (cached && (!cached.stale || Date.now() - cached.resolvedAt < RESOLVE_AGAIN_AFTER_MS)) return `${cached.url}${path}`;
+    try {
+      const address = await publishedAddress(this.project, node, REST_PORT);
+      const url = `http://${address.host}:${address.port}`;
+      this.addresses.set(node, { url, resolvedAt: Date.now(), stale: false });
+      return `${url}${path}`;
+    } catch (error) {
+      // A stopped container has no published port; keep the old address until the next lookup.
+      if (cached) cached.resolvedAt = Date.now();
+      throw error;
+    }
   }
 
   // GET a REST endpoint of one node; returns the HTTP status and the parsed body.
   async get(node: string, path: string, timeoutMs = 2000): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(await this.url(node, path), { signal: AbortSignal.timeout(timeoutMs) });
+    const url = await this.url(node, path);
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      // Unreachable: look its address up again (at most every RESOLVE_AGAIN_AFTER_MS), in case the
+      // container was restarted on a new host port.
+      const cached = this.addresses.get(node);
+      if (cached && !cached.stale) cached.stale = true;
+      throw error;
+    }
     const text = await response.text();
     let body: unknown = text;
     try {
@@ -74,6 +102,16 @@ export class PatroniCluster {
 
   async leader(): Promise<ClusterMember | undefined> {
     return (await this.cluster()).members.find((m) => m.role === 'leader');
+  }
+
+  // Connections to whichever node accepts writes, through the published 5432 ports (for the writer
+  // probe: `new Writer({ connect: connector.connect })`); close it when done.
+  primaryConnector(credentials: Connect): PrimaryConnector {
+    return new PrimaryConnector({
+      nodes: this.nodes,
+      resolve: (node) => publishedAddress(this.project, node, 5432),
+      open: (address) => connect(address, credentials),
+    });
   }
 
   // Waits until a leader other than `not` holds the leader key and the given number of replicas stream.

@@ -53,6 +53,8 @@ export interface LabReport {
   errors: string[];
   // Run-folder path of the evidence kept on failure (logs, transcripts, patronictl output).
   evidence?: string;
+  // In reports/pg<major>.json: the earlier run a lab's result comes from, when this run did not run it.
+  fromRunId?: string;
 }
 
 export interface RunReport {
