@@ -166,8 +166,8 @@ test('under load lag stays small; a paused replica falls behind in bytes while i
   await pollQueryUntil(pg1, "select count(*) > 0 from pg_stat_activity where application_name = 'pgbench' and state = 'active'", 'true', { timeoutMs: 30_000 });
   await lab.run('lag-under-load');
 
-  const pausedAt = Date.now();
-  await lab.run('pause-pg3');
+  // The pause takes effect when the step ends (it retries while the freezer fails).
+  const pausedAt = Date.parse((await lab.run('pause-pg3')).endedAt);
   marks.push({ at: pausedAt, label: 'pg3 paused' });
   const pg3Lag = "select pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) > 65536 from pg_stat_replication where application_name = 'pg3'";
   await pollQueryUntil(pg1, pg3Lag, 'true', { timeoutMs: 30_000 });
