@@ -1,0 +1,171 @@
+// Executable spec of curriculum/06-patroni/lab.md: the steps in order, and what the page claims about
+// failover and switchover measured from the client's side (the writer probe's acknowledged writes).
+import { expect, test } from 'vitest';
+import {
+  budget, checkLedger, parsePgbenchLoad, patroniDialect, prepareWrites, tpsSeries, useLab, Writer, writesPerSecond, WRITES_TABLE,
+  type ClusterState, type WriterResult,
+} from '../harness/index.ts';
+import type { PrimaryConnector } from '../harness/patroni/primary.ts';
+import type pg from 'pg';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const lab = useLab('06-patroni');
+const cluster = lab.patroni();
+const dialect = patroniDialect(lab.major);
+// The ttl that Patroni applies: the file asks for 10 s, Patroni 4 raises it to its floor.
+const TTL_ASKED_S = 10;
+const ttlSeconds = Math.max(TTL_ASKED_S, dialect.ttlFloorSeconds ?? 0);
+const LOOP_WAIT_S = 2;
+const RETRY_TIMEOUT_S = 4;
+
+// Writes flowing before an event is measured: the writer's ledger must have a baseline.
+const WRITES_BEFORE = 20;
+// After a new leader, writes must have resumed for this long before the writer stops.
+const WRITES_AFTER_MS = 2000;
+
+let connector: PrimaryConnector;
+
+const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
+
+// Keeps the writer's own record of an event beside the report: its gap, errors and timelines.
+function keepLedger(name: string, result: WriterResult, events: Record<string, number>): void {
+  const { acknowledged, ...rest } = result;
+  const around = result.gap ? acknowledged.filter((a) => a.at >= result.gap!.from - 1000 && a.at <= result.gap!.to + 1000) : [];
+  writeFileSync(path.join(lab.workDir, `writer-${name}.json`), `${JSON.stringify({ events, acknowledgedCount: acknowledged.length, ...rest, acknowledgedAroundGap: around }, null, 2)}\n`);
+}
+
+// Runs queries on the current primary, found as the writer probe finds it.
+async function onPrimary<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await lab.poll('a node that accepts writes', () => connector.connect(), () => true, { timeoutMs: 30_000 });
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// Starts the writer probe and waits until it has a baseline of acknowledged writes.
+async function startWriter(): Promise<Writer> {
+  // Each run's ledger is checked against the table alone, and its ids start at 1 again.
+  await onPrimary((client) => client.query(`truncate ${WRITES_TABLE}`));
+  const writer = new Writer({ connect: connector.connect, intervalMs: 20 }).start();
+  await lab.poll('the writer probe to have acknowledged writes', () => writer.acknowledgedCount, (n) => n >= WRITES_BEFORE, { timeoutMs: 30_000 });
+  return writer;
+}
+
+// Waits until writes flow again after `since` (unix ms), then stops the writer.
+async function stopWriterAfter(writer: Writer, since: number): Promise<WriterResult> {
+  await lab.poll('acknowledged writes after the new leader', () => writer.lastAcknowledgedAt ?? 0, (at) => at > since + WRITES_AFTER_MS, { timeoutMs: 60_000, intervalMs: 200 });
+  return writer.stop();
+}
+
+test('the cluster bootstraps with one leader and two streaming replicas', async () => {
+  await lab.run('up');
+  const state = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  await lab.run('list');
+  await lab.run('topology');
+  const { output } = await lab.run('leader-key');
+  // The key in etcd and Patroni's REST API name the same leader.
+  expect(output.trim()).toBe(`leader: ${leaderOf(state)}`);
+  const { password } = await (async () => {
+    await using probe = await lab.connect('pg1');
+    return { password: probe.password! };
+  })();
+  connector = cluster.primaryConnector({ password });
+});
+
+test("the leader key lives on an etcd lease of ttl seconds: 10 on Patroni 3, Patroni 4's floor of 20", async () => {
+  await lab.run('leader-lease');
+  await lab.run('show-config');
+  if (lab.major >= 17) await lab.run('ttl-floor');
+  const { body } = await cluster.get('pg1', '/config');
+  expect((body as { ttl: number }).ttl).toBe(ttlSeconds);
+});
+
+test('a killed leader is replaced after its lease expires; writes resume on the new leader', async () => {
+  await lab.run('pgbench-init');
+  await onPrimary(prepareWrites);
+  const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 });
+  const old = leaderOf(before)!;
+  await lab.run('load');
+  const writer = await startWriter();
+
+  const killedAt = Date.now();
+  await lab.run('kill-leader');
+  const newLeader = cluster.waitForLeader({ not: old, timeoutMs: budget(90_000) }).then((state) => ({ state, at: Date.now() }));
+  await lab.run('wait-new-leader');
+  const { state, at: newLeaderAt } = await newLeader;
+  const result = await stopWriterAfter(writer, newLeaderAt);
+  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+
+  keepLedger('failover', result, { killedAt, newLeaderAt });
+  const timeToLeader = (newLeaderAt - killedAt) / 1000;
+  lab.measure('failover.time_to_new_leader_s', timeToLeader, 's', `docker compose kill of the leader to a new leader in GET /cluster (polled every 200 ms), ttl ${ttlSeconds} s`);
+  lab.measure('failover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes of the writer probe across the hard kill');
+  lab.measure('failover.lost_writes', ledger.lost.length, 'writes', 'acknowledged by the old leader, absent on the new one (asynchronous replication)');
+  lab.measure('failover.in_doubt_writes', result.inDoubt.length, 'writes', 'connection lost during the insert: outcome unknown to the client');
+  lab.measure('failover.in_doubt_committed', ledger.inDoubtCommitted.length, 'writes', 'in-doubt writes found on the new leader');
+  lab.series(writesPerSecond(result, [{ at: killedAt, label: `leader ${old} killed` }, { at: newLeaderAt, label: `new leader ${leaderOf(state)}` }]));
+
+  if (result.gap) {
+    lab.measure('failover.kill_to_last_write_s', (result.gap.from - killedAt) / 1000, 's', 'from the start of the kill step to the last write acknowledged by the old leader');
+    lab.measure('failover.new_leader_to_first_write_s', (result.gap.to - newLeaderAt) / 1000, 's', 'from the new leader in GET /cluster to the first write it acknowledged');
+  }
+  lab.measure('failover.write_gap_over_ttl_s', result.maxGapSeconds - ttlSeconds, 's', `write gap minus ttl (${ttlSeconds} s); target about 3 s`);
+
+  // The writer wrote on two timelines: the old leader's and the one the new leader started.
+  expect(result.timelines.length).toBe(2);
+  // The gap cannot be much shorter than what was left of the lease at the kill: the leader renews
+  // it every loop (loop_wait plus the loop's own time, at most retry_timeout on a busy machine).
+  // This is the lease expiring, not a hiccup of the probe.
+  expect(result.maxGapSeconds).toBeGreaterThan(ttlSeconds - LOOP_WAIT_S - RETRY_TIMEOUT_S);
+  // Patroni's own bound: the lease runs out at most ttl after the kill, a replica acts within
+  // loop_wait, promotion takes seconds. The issue's target (ttl + 3 s, median over runs) is a
+  // figure of the report (failover.write_gap_over_ttl_s), not a per-run assertion.
+  expect(result.maxGapSeconds).toBeLessThan(ttlSeconds + LOOP_WAIT_S + RETRY_TIMEOUT_S);
+
+  await lab.run('list-after-failover');
+  const rejoinStarted = Date.now();
+  await lab.run('rejoin');
+  const rejoined = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  expect(rejoined.members.find((m) => m.name === old)?.role).not.toBe('leader');
+  lab.measure('failover.old_leader_rejoin_s', (Date.now() - rejoinStarted) / 1000, 's', 'docker compose up of the killed node until it streams from the new leader (up --wait)');
+  await lab.run('history');
+
+  const load = parsePgbenchLoad((await lab.wait('load')).output);
+  lab.series(tpsSeries(load, 'failover.pgbench_tps', [{ at: killedAt, label: `leader ${old} killed` }, { at: newLeaderAt, label: `new leader ${leaderOf(state)}` }]));
+  lab.measure('failover.pgbench_restarts', load.restarts.length, 'restarts', 'pgbench runs aborted by the failover and started again');
+  expect(load.samples.length).toBeGreaterThan(0);
+});
+
+test('a switchover moves the leader with a write gap of seconds and loses nothing', async () => {
+  const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 });
+  const from = leaderOf(before)!;
+  const writer = await startWriter();
+  const startedAt = Date.now();
+  const { output } = await lab.run('switchover');
+  const to = /Successfully switched over to "(pg\d)"/.exec(output)?.[1];
+  expect(to).not.toBe(from);
+  const state = await cluster.waitForLeader({ not: from, timeoutMs: 60_000 });
+  expect(leaderOf(state)).toBe(to);
+  const result = await stopWriterAfter(writer, Date.now());
+  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  keepLedger('switchover', result, { startedAt });
+  lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes across patronictl switchover');
+  lab.measure('switchover.lost_writes', ledger.lost.length, 'writes');
+  lab.measure('switchover.in_doubt_writes', result.inDoubt.length, 'writes');
+  lab.measure('switchover.command_s', (Date.now() - startedAt) / 1000, 's', 'patronictl switchover until the new leader shows in GET /cluster');
+  lab.series({ ...writesPerSecond(result, [{ at: startedAt, label: 'patronictl switchover' }]), name: 'switchover.writer.acknowledged_per_second' });
+  // A switchover waits for the candidate to have everything: nothing acknowledged is lost.
+  expect(ledger.lost).toEqual([]);
+  // What the page claims: a switchover does not wait for a lease to expire, so its gap is a fraction
+  // of a failover's. The issue's target (at most about 3 s, median) is the figure in the report.
+  expect(result.maxGapSeconds).toBeLessThan(ttlSeconds / 2);
+  await lab.run('role');
+});
+
+test('the environment is removed', async () => {
+  await connector?.close();
+  await lab.run('down');
+});
