@@ -88,6 +88,7 @@ test('a killed leader is replaced after its lease expires; writes resume on the 
   await onPrimary(prepareWrites);
   const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 });
   const old = leaderOf(before)!;
+  await lab.run('load-terminal');
   await lab.run('load');
   const writer = await startWriter();
 
@@ -148,14 +149,15 @@ test('a switchover moves the leader with a write gap of seconds and loses nothin
   const to = /Successfully switched over to "(pg\d)"/.exec(output)?.[1];
   expect(to).not.toBe(from);
   const state = await cluster.waitForLeader({ not: from, timeoutMs: 60_000 });
+  const leaderAt = Date.now();
   expect(leaderOf(state)).toBe(to);
-  const result = await stopWriterAfter(writer, Date.now());
+  const result = await stopWriterAfter(writer, leaderAt);
   const ledger = await onPrimary((primary) => checkLedger(primary, result));
   keepLedger('switchover', result, { startedAt });
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes across patronictl switchover');
   lab.measure('switchover.lost_writes', ledger.lost.length, 'writes');
   lab.measure('switchover.in_doubt_writes', result.inDoubt.length, 'writes');
-  lab.measure('switchover.command_s', (Date.now() - startedAt) / 1000, 's', 'patronictl switchover until the new leader shows in GET /cluster');
+  lab.measure('switchover.command_s', (leaderAt - startedAt) / 1000, 's', 'patronictl switchover until the new leader shows in GET /cluster');
   lab.series({ ...writesPerSecond(result, [{ at: startedAt, label: 'patronictl switchover' }]), name: 'switchover.writer.acknowledged_per_second' });
   // A switchover waits for the candidate to have everything: nothing acknowledged is lost.
   expect(ledger.lost).toEqual([]);
@@ -163,6 +165,85 @@ test('a switchover moves the leader with a write gap of seconds and loses nothin
   // of a failover's. The issue's target (at most about 3 s, median) is the figure in the report.
   expect(result.maxGapSeconds).toBeLessThan(ttlSeconds / 2);
   await lab.run('role');
+});
+
+test('maintenance mode: a replica stopped by hand stays stopped until resume', async () => {
+  const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 });
+  await lab.run('pause');
+  // The member key says `stopped` from the node's next loop on.
+  const state = await lab.poll('a stopped member in GET /cluster', () => cluster.cluster(), (s) => s.members.some((m) => m.state === 'stopped'), { timeoutMs: 30_000 });
+  expect(state.pause).toBe(true);
+  const stopped = state.members.find((m) => m.state === 'stopped');
+  expect(stopped?.role).not.toBe('leader');
+  // Unpaused, Patroni would start it within one loop; paused, it must stay stopped for several.
+  // A timed observation of something not happening, so it has to last: three loops.
+  const watchUntil = Date.now() + 3 * LOOP_WAIT_S * 1000;
+  while (Date.now() < watchUntil) {
+    const member = (await cluster.cluster()).members.find((m) => m.name === stopped!.name);
+    expect(member?.state, `${stopped!.name} while paused`).toBe('stopped');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await lab.run('paused-list');
+  const resumedAt = Date.now();
+  await lab.run('resume');
+  await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  lab.measure('maintenance.replica_back_after_resume_s', (Date.now() - resumedAt) / 1000, 's', 'patronictl resume until the stopped replica streams again');
+  expect(leaderOf(await cluster.cluster())).toBe(leaderOf(before));
+});
+
+test('with synchronous_mode a killed leader is replaced by the synchronous standby and no acknowledged write is lost', async () => {
+  await lab.run('synchronous-mode');
+  await lab.run('sync-standby');
+  const before = await lab.poll('a synchronous standby in GET /cluster', () => cluster.cluster(),
+    (s) => s.members.some((m) => m.role === 'sync_standby'), { timeoutMs: 30_000 });
+  const old = leaderOf(before)!;
+  const standby = before.members.find((m) => m.role === 'sync_standby')!.name;
+  await lab.run('load-sync');
+  const writer = await startWriter();
+  const killedAt = Date.now();
+  const newLeader = cluster.waitForLeader({ not: old, timeoutMs: budget(90_000) }).then((state) => ({ state, at: Date.now() }));
+  await lab.run('kill-sync-leader');
+  const { state, at: newLeaderAt } = await newLeader;
+  const result = await stopWriterAfter(writer, newLeaderAt);
+  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  keepLedger('failover-synchronous', result, { killedAt, newLeaderAt });
+  lab.measure('sync_failover.time_to_new_leader_s', (newLeaderAt - killedAt) / 1000, 's', 'synchronous_mode: kill of the leader to a new leader in GET /cluster');
+  lab.measure('sync_failover.write_gap_s', result.maxGapSeconds, 's', 'synchronous_mode: largest interval between acknowledged writes across the hard kill');
+  lab.measure('sync_failover.lost_writes', ledger.lost.length, 'writes', 'synchronous_mode: acknowledged, absent on the new leader');
+  lab.measure('sync_failover.in_doubt_writes', result.inDoubt.length, 'writes');
+  lab.measure('sync_failover.in_doubt_committed', ledger.inDoubtCommitted.length, 'writes');
+  lab.series({ ...writesPerSecond(result, [{ at: killedAt, label: `leader ${old} killed` }, { at: newLeaderAt, label: `new leader ${leaderOf(state)}` }]), name: 'sync_failover.writer.acknowledged_per_second' });
+  // Only the synchronous standby may be promoted, and it had every acknowledged commit.
+  expect(leaderOf(state)).toBe(standby);
+  expect(ledger.lost).toEqual([]);
+  expect(result.maxGapSeconds).toBeLessThan(ttlSeconds + LOOP_WAIT_S + RETRY_TIMEOUT_S);
+  const rejoinStarted = Date.now();
+  await lab.run('rejoin-sync');
+  lab.measure('sync_failover.old_leader_rejoin_s', (Date.now() - rejoinStarted) / 1000, 's');
+  const load = parsePgbenchLoad((await lab.wait('load-sync')).output);
+  lab.series(tpsSeries(load, 'sync_failover.pgbench_tps', [{ at: killedAt, label: `leader ${old} killed` }, { at: newLeaderAt, label: `new leader ${leaderOf(state)}` }]));
+  expect(load.samples.length).toBeGreaterThan(0);
+});
+
+test('with failsafe_mode the leader stays primary while etcd is gone', async () => {
+  const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  const writer = await startWriter();
+  const stoppedAt = Date.now();
+  await lab.run('failsafe');
+  const { body } = await cluster.get(leaderOf(before)!, '/patroni');
+  expect((body as { failsafe_mode_is_active?: boolean }).failsafe_mode_is_active).toBe(true);
+  lab.measure('failsafe.active_after_s', (Date.now() - stoppedAt) / 1000, 's', 'edit-config and docker compose stop of all etcd members until the leader reports failsafe_mode_is_active');
+  await lab.run('etcd-back');
+  const result = await writer.stop();
+  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  keepLedger('failsafe', result, { stoppedAt });
+  lab.measure('failsafe.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes while etcd was stopped and started again');
+  lab.measure('failsafe.lost_writes', ledger.lost.length, 'writes');
+  // The leader never demoted: one timeline, no gap anywhere near a demotion and a new election.
+  expect(result.timelines.length).toBe(1);
+  expect(result.maxGapSeconds).toBeLessThan(RETRY_TIMEOUT_S);
+  expect(ledger.lost).toEqual([]);
+  expect(leaderOf(await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 }))).toBe(leaderOf(before));
 });
 
 test('the environment is removed', async () => {
