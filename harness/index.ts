@@ -10,3 +10,4 @@ export { parsePgbenchLoad, tpsSeries } from './probes/pgbench.ts';
 export type { PgbenchLoad, PgbenchSample } from './probes/pgbench.ts';
 export { PatroniCluster, patroniDialect } from './patroni/patroni.ts';
 export type { ClusterMember, ClusterState } from './patroni/patroni.ts';
+export { PrimaryConnector, NoPrimaryError } from './patroni/primary.ts';
