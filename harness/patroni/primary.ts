@@ -3,6 +3,7 @@
 // by hand because node-postgres has no multi-host connection strings).
 import type pg from 'pg';
 import type { NodeAddress } from '../postgres/postgres.ts';
+import { withTimeout } from '../spec/wait.ts';
 
 export interface PrimaryConnectorOptions {
   nodes: string[];
@@ -110,14 +111,5 @@ export class PrimaryConnector implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(timer);
   }
 }

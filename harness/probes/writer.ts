@@ -4,6 +4,7 @@
 // leader lacks (lost), and writes whose COMMIT outcome the client never learned (in doubt).
 import pg from 'pg';
 import type { Series } from '../report/model.ts';
+import { withTimeout } from '../spec/wait.ts';
 
 export const WRITES_TABLE = 'workshop_writes';
 // Pause before reconnecting after a failed attempt: short against a failover's seconds.
@@ -169,13 +170,4 @@ function commitUnknown(error: unknown): boolean {
 
 function pause(ms: number) {
   return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -82,3 +82,13 @@ function show(value: unknown): string {
     return String(value);
   }
 }
+
+// Rejects with "<what> took longer than <ms> ms" when `promise` has not settled in time.
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
