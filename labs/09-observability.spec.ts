@@ -75,14 +75,15 @@ test('each signal has a quick test that agrees with Patroni, HAProxy and PgBounc
   const leader = leaderOf(state)!;
 
   // /metrics of the leader says it is the primary, and names it.
+  // (Patroni 3.0 labels metrics with the scope only, Patroni 4 adds the member's name.)
   const metrics = (await lab.run('patroni-metrics')).output;
-  expect(metrics).toContain(`patroni_primary{scope="workshop",name="${leader}"} 1`);
+  expect(metrics).toContain(lab.major >= 17 ? `patroni_primary{scope="workshop",name="${leader}"} 1` : 'patroni_primary{scope="workshop"} 1');
 
   // The burst went through PgBouncer: its counters for database postgres moved.
   const stats = (await lab.run('pgbouncer-stats')).output;
-  const xacts = [...stats.matchAll(/^total_xact_count +\| (\d+)$/gm)].map((m) => Number(m[1]));
-  expect(xacts.length).toBe(2);
-  expect(xacts[1]).toBeGreaterThan(100);
+  const postgresXacts = /^database +\| postgres\ntotal_xact_count +\| (\d+)$/m.exec(stats);
+  expect(postgresXacts, `SHOW STATS has a record for database postgres:\n${stats}`).not.toBeNull();
+  expect(Number(postgresXacts![1])).toBeGreaterThan(100);
 
   // HAProxy: the leader alone behind `primary`, the two others behind `replicas`.
   const csv = (await lab.run('haproxy-stats')).output;
