@@ -7,8 +7,8 @@ import { queryValue, useLab, type ClusterState } from '../harness/index.ts';
 const lab = useLab('09-observability');
 const cluster = lab.patroni();
 
-// platform-health's defaults that the page relies on.
-const LAG_BYTES_WARN = 1024 * 1024;
+// The thresholds the page gives platform-health (its defaults: 1 MiB and 60 s).
+const LAB_LAG_BYTES_WARN = 262_144;
 const LAB_XACT_SECONDS_WARN = 10;
 
 type Verdict = 'OK' | 'WARN' | 'CRIT';
@@ -64,7 +64,8 @@ test('on a fresh platform every signal reads OK but pg_stat_statements, which sa
 
 test('each signal has a quick test that agrees with Patroni, HAProxy and PgBouncer', async () => {
   await lab.run('prepare');
-  await lab.run('burst');
+  const burst = (await lab.run('burst')).output;
+  const processed = Number(/^number of transactions actually processed: (\d+)/m.exec(burst)![1]);
   await lab.run('connections');
   await lab.run('horizon');
   await lab.run('lag');
@@ -79,11 +80,12 @@ test('each signal has a quick test that agrees with Patroni, HAProxy and PgBounc
   const metrics = (await lab.run('patroni-metrics')).output;
   expect(metrics).toContain(lab.major >= 17 ? `patroni_primary{scope="workshop",name="${leader}"} 1` : 'patroni_primary{scope="workshop"} 1');
 
-  // The burst went through PgBouncer: its counters for database postgres moved.
+  // The burst went through PgBouncer: it counted at least every transaction pgbench made.
   const stats = (await lab.run('pgbouncer-stats')).output;
   const postgresXacts = /^database +\| postgres\ntotal_xact_count +\| (\d+)$/m.exec(stats);
   expect(postgresXacts, `SHOW STATS has a record for database postgres:\n${stats}`).not.toBeNull();
-  expect(Number(postgresXacts![1])).toBeGreaterThan(100);
+  expect(processed).toBeGreaterThan(0);
+  expect(Number(postgresXacts![1])).toBeGreaterThanOrEqual(processed);
 
   // HAProxy: the leader alone behind `primary`, the two others behind `replicas`.
   const csv = (await lab.run('haproxy-stats')).output;
@@ -108,10 +110,10 @@ test('a frozen replica is reported as lagging; the checks pass again once it rep
   const line = signal(parseHealth(detected.output), 'replication');
   const lags = replicaLag(line.text);
   // The verdict comes from the frozen replica, past the WARN threshold; the other keeps up.
-  expect(lags.get(replica)?.bytes).toBeGreaterThanOrEqual(LAG_BYTES_WARN);
-  for (const [name, lag] of lags) if (name !== replica) expect(lag.bytes, `${name} (not frozen)`).toBeLessThan(LAG_BYTES_WARN);
+  expect(lags.get(replica)?.bytes).toBeGreaterThanOrEqual(LAB_LAG_BYTES_WARN);
+  for (const [name, lag] of lags) if (name !== replica) expect(lag.bytes, `${name} (not frozen)`).toBeLessThan(LAB_LAG_BYTES_WARN);
   lab.measure('detection.frozen_replica_s', seconds(frozen.endedAt, detected.endedAt), 's',
-    'docker compose pause of a replica under pgbench load until platform-health --only replication reports WARN/CRIT (polled every second, run time included)');
+    `docker compose pause of a replica under pgbench load until platform-health --only replication --lag-bytes-warn ${LAB_LAG_BYTES_WARN} reports WARN/CRIT (polled every second, run time included)`);
   lab.measure('detection.frozen_replica_lag_bytes', lags.get(replica)!.bytes, 'bytes', 'replay lag of the frozen replica in the run that reported it');
 
   const whole = parseHealth((await lab.run('health-lag')).output);
