@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import pc from 'picocolors';
-import { allLabs, findLab, type LabEntry } from '../lab/catalog.ts';
+import { allLabs, findLabs, type LabEntry } from '../lab/catalog.ts';
 import { formatProblem } from '../lab/model.ts';
 import { UsageError } from '../lab/majors.ts';
 import { cleanProjects } from '../environment/compose.ts';
@@ -23,7 +23,7 @@ export interface VerifyOptions {
 }
 
 export async function verify(options: VerifyOptions): Promise<number> {
-  const labs = options.labs.length > 0 ? options.labs.map((name) => findLab(name)) : allLabs();
+  const labs = options.labs.length > 0 ? [...new Map(options.labs.flatMap((name) => findLabs(name)).map((lab) => [lab.id, lab])).values()] : allLabs();
   if (labs.length === 0) throw new UsageError('verify: no labs found under curriculum/');
   for (const lab of labs) {
     if (lab.document.problems.length > 0) {

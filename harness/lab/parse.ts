@@ -23,14 +23,24 @@ export function parseLabFile(file: string): LabDocument {
   return parseLab(readFileSync(file, 'utf8'), file);
 }
 
-// Parses Markdown text; `file` is used for positions and to tell a lab (lab.md) from a lesson.
+// A module's labs: `lab.md`, and further labs as `lab-<name>.md` (id `<module>-<name>`).
+export const LAB_FILE = /^lab(?:-([a-z0-9]+(?:-[a-z0-9]+)*))?\.md$/;
+
+// The id of the lab in `file`: the module folder, plus `-<name>` for `lab-<name>.md`.
+export function labIdOf(file: string): string {
+  const suffix = LAB_FILE.exec(path.basename(file))?.[1];
+  const module = path.basename(path.dirname(file));
+  return suffix ? `${module}-${suffix}` : module;
+}
+
+// Parses Markdown text; `file` is used for positions and to tell a lab (lab.md, lab-<name>.md) from a lesson.
 export function parseLab(markdown: string, file: string): LabDocument {
   const shown = relativeToRepo(file);
   const lines = markdown.split('\n');
   const problems: Problem[] = [];
   const at = (line: number, column: number): SourcePosition => ({ file: shown, line, column });
   const report = (position: SourcePosition, message: string) => problems.push({ position, message });
-  const kind = path.basename(file) === 'lab.md' ? 'lab' : 'lesson';
+  const kind = LAB_FILE.test(path.basename(file)) ? 'lab' : 'lesson';
 
   const tree = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).parse(markdown) as Root;
   const frontNode = tree.children.find((node): node is Yaml => node.type === 'yaml');
@@ -119,7 +129,7 @@ export function parseLab(markdown: string, file: string): LabDocument {
       }
       if (!STEP_ID.test(id)) report(where('step'), `Invalid step id \`${id}\`: expected lowercase letters, digits and dashes`);
       if (norun) report(where('norun'), `Step \`${id}\` is both runnable and \`norun\`: keep one`);
-      if (kind === 'lesson') report(where('step'), `Step \`${id}\` is in a lesson: runnable steps belong in the module's lab.md`);
+      if (kind === 'lesson') report(where('step'), `Step \`${id}\` is in a lesson: runnable steps belong in the module's lab.md (or lab-<name>.md)`);
       if (!isShell && !PROGRAM_LANGUAGES.includes(lang)) {
         report(at(start.line, start.column), `Step \`${id}\` has language \`${lang || '(none)'}\`: expected one of ${[...SHELL_LANGUAGES, ...PROGRAM_LANGUAGES].join(', ')}`);
       }
@@ -239,7 +249,7 @@ function readFrontMatter(
     }
   }
   if (!ok) return undefined;
-  const id = typeof raw.id === 'string' ? raw.id : path.basename(path.dirname(file));
+  const id = typeof raw.id === 'string' ? raw.id : labIdOf(file);
   return { id, title: raw.title as string, kind, ...(environment && { environment }), majors, raw };
 }
 

@@ -23,6 +23,7 @@ function ModuleCard({ module, data }: { module: WorkshopData['modules'][number];
         <p className={styles.moduleLinks}>
           <Link to={module.lessonPath}>Lesson</Link>
           {module.labPath && <> · <Link to={module.labPath}>Lab</Link></>}
+          {module.moreLabs.map((lab) => <span key={lab.path}> · <Link to={lab.path}>{lab.title.replace(/^Lab: /, '')}</Link></span>)}
           {module.environment && <> · environment <code>{module.environment}</code></>}
           {' · '}
           <span className={verification && verification.state !== 'not-verified' ? styles[verification.state] : styles.unverified}>

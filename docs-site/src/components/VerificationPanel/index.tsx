@@ -18,7 +18,9 @@ const NOTES: Record<LabVerification['state'], string> = {
 };
 
 function NotVerified({ source }: { source: string }): ReactNode {
-  const module = /\/curriculum\/(\d+)-[^/]+\/lab\.md$/.exec(source)?.[1];
+  // lab.md is the lab `<module>`, lab-<name>.md the lab `<module>-<name>`.
+  const match = /\/curriculum\/([^/]+)\/lab(?:-([\w-]+))?\.md$/.exec(source);
+  const module = match && (match[2] ? `${match[1]}-${match[2]}` : match[1]);
   return (
     <section className={clsx(styles.panel, styles['not-verified'])} aria-label="Verification" data-state="not-verified">
       <p className={styles.headline}>

@@ -16,6 +16,8 @@ export interface ModuleSummary {
   lessonPath: string;
   labPath?: string;
   labTitle?: string;
+  // Further labs of the module (lab-<name>.md), in sidebar order.
+  moreLabs: { path: string; title: string }[];
   environment?: string;
 }
 
@@ -61,7 +63,7 @@ function modulesOf(docs: DocMetadata[]): ModuleSummary[] {
     const match = folderOf(doc);
     if (!match) continue;
     modules.set(doc.sourceDirName, {
-      number: match[1]!, folder: doc.sourceDirName, title: doc.title, description: doc.description, lessonPath: doc.permalink,
+      number: match[1]!, folder: doc.sourceDirName, title: doc.title, description: doc.description, lessonPath: doc.permalink, moreLabs: [],
     });
   }
   for (const doc of docs.filter((candidate) => candidate.source.endsWith('/lab.md'))) {
@@ -70,6 +72,9 @@ function modulesOf(docs: DocMetadata[]): ModuleSummary[] {
     module.labPath = doc.permalink;
     module.labTitle = doc.title;
     if (typeof doc.frontMatter.environment === 'string') module.environment = doc.frontMatter.environment;
+  }
+  for (const doc of docs.filter((candidate) => /\/lab-[\w-]+\.md$/.test(candidate.source))) {
+    modules.get(doc.sourceDirName)?.moreLabs.push({ path: doc.permalink, title: doc.title });
   }
   return [...modules.values()].sort((a, b) => Number(a.number) - Number(b.number));
 }

@@ -1,4 +1,4 @@
-// Lab pages (curriculum/<module>/lab.md) open with what the run reports say about the lab.
+// Lab pages (curriculum/<module>/lab.md and lab-<name>.md) open with what the run reports say about the lab.
 import type { ReactNode } from 'react';
 import Content from '@theme-original/DocItem/Content';
 import type ContentType from '@theme/DocItem/Content';
@@ -10,7 +10,7 @@ type Props = WrapperProps<typeof ContentType>;
 
 export default function ContentWrapper(props: Props): ReactNode {
   const { metadata } = useDoc();
-  const isLab = metadata.source.endsWith('/lab.md');
+  const isLab = /\/lab(-[\w-]+)?\.md$/.test(metadata.source);
   return (
     <>
       {isLab && <VerificationPanel source={metadata.source} />}
