@@ -1,0 +1,165 @@
+// Executable spec of curriculum/06-patroni/lab-guardrails.md: nofailover tags, maximum_lag_on_failover
+// and the timing triangle at Patroni's defaults, each held against what GET /cluster and the writer
+// probe's acknowledged writes show.
+import { expect, test } from 'vitest';
+import { budget, checkLedger, patroniDialect, prepareWrites, useLab, Writer, writesPerSecond, WRITES_TABLE, type ClusterState, type WriterResult } from '../harness/index.ts';
+import type { PrimaryConnector } from '../harness/patroni/primary.ts';
+import type pg from 'pg';
+
+const lab = useLab('06-patroni-guardrails');
+const cluster = lab.patroni();
+const dialect = patroniDialect(lab.major);
+// The environment's tuned timings (environments/config/patroni.yml); Patroni 4 raises ttl to 20.
+const TUNED = { ttl: Math.max(10, dialect.ttlFloorSeconds ?? 0), loopWait: 2, retryTimeout: 4 };
+// Patroni's defaults, set by the page with edit-config.
+const DEFAULTS = { ttl: 30, loopWait: 10, retryTimeout: 10 };
+const WRITES_BEFORE = 20;
+
+let connector: PrimaryConnector;
+let first: { leader: string; candidate: string; tagged: string };
+
+const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
+
+// Runs queries on the current primary, found as the writer probe finds it.
+async function onPrimary<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await lab.poll('a node that accepts writes', () => connector.connect(), () => true, { timeoutMs: 60_000 });
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// Starts the writer probe on an empty ledger and waits for a baseline of acknowledged writes.
+async function startWriter(): Promise<Writer> {
+  await onPrimary((client) => client.query(`truncate ${WRITES_TABLE}`));
+  const writer = new Writer({ connect: connector.connect, intervalMs: 20 }).start();
+  await lab.poll('the writer probe to have acknowledged writes', () => writer.acknowledgedCount, (n) => n >= WRITES_BEFORE, { timeoutMs: 30_000 });
+  return writer;
+}
+
+// Stops the writer once writes have been acknowledged for a while after `since` (unix ms).
+async function stopWriterAfter(writer: Writer, since: number): Promise<WriterResult> {
+  await lab.poll('acknowledged writes after the new leader', () => writer.lastAcknowledgedAt ?? 0, (at) => at > since + 2000, { timeoutMs: 60_000, intervalMs: 200 });
+  return writer.stop();
+}
+
+test('the cluster starts with one leader and two untagged replicas', async () => {
+  const { output } = await lab.run('up');
+  const state = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  const leader = leaderOf(state)!;
+  const [candidate, tagged] = state.members.map((m) => m.name).filter((n) => n !== leader).sort();
+  first = { leader, candidate: candidate!, tagged: tagged! };
+  expect(output.trim()).toBe(`leader: ${leader}, replicas: ${candidate} ${tagged}`);
+  await lab.run('helpers');
+  const password = await (async () => {
+    await using probe = await lab.connect('pg1');
+    return probe.password!;
+  })();
+  connector = cluster.primaryConnector({ password });
+  await onPrimary(prepareWrites);
+});
+
+test('with nofailover on both replicas a killed leader is not replaced until a tag is removed', async () => {
+  await lab.run('tag-replicas');
+  await lab.run('tagged');
+  const tags = await cluster.get(first.leader, '/cluster');
+  const tagged = (tags.body as { members: { name: string; tags?: { nofailover?: boolean } }[] }).members
+    .filter((m) => m.tags?.nofailover).map((m) => m.name).sort();
+  expect(tagged).toEqual([first.candidate, first.tagged]);
+
+  const killedAt = Date.now();
+  await lab.run('kill-leader');
+  // Both replicas have decided, in their own logs, not to promote: the cluster has no leader.
+  const state = await cluster.cluster();
+  expect(leaderOf(state)).toBeUndefined();
+  const { body } = await cluster.get(first.candidate, '/patroni');
+  expect((body as { cluster_unlocked?: boolean }).cluster_unlocked).toBe(true);
+  lab.measure('nofailover.kill_to_refusal_s', (Date.now() - killedAt) / 1000, 's',
+    `docker compose kill of the leader until both tagged replicas logged "not allowed to promote" (ttl ${TUNED.ttl} s)`);
+
+  const untaggedAt = Date.now();
+  await lab.run('untag');
+  const after = await cluster.waitForLeader({ replicas: 1, timeoutMs: 30_000 });
+  expect(leaderOf(after)).toBe(first.candidate);
+  lab.measure('nofailover.untag_to_leader_s', (Date.now() - untaggedAt) / 1000, 's', 'tag removed and patronictl reload until the node leads with a replica streaming');
+  await lab.run('rejoin');
+  await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+});
+
+test('with failsafe_mode the leader stays primary while etcd is gone', async () => {
+  const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  expect(leaderOf(before)).toBe(first.candidate);
+  const writer = await startWriter();
+  const stoppedAt = Date.now();
+  await lab.run('failsafe');
+  const { body } = await cluster.get(leaderOf(before)!, '/patroni');
+  expect((body as { failsafe_mode_is_active?: boolean }).failsafe_mode_is_active).toBe(true);
+  lab.measure('failsafe.active_after_s', (Date.now() - stoppedAt) / 1000, 's', 'edit-config and docker compose stop of all etcd members until the leader reports failsafe_mode_is_active');
+  await lab.run('etcd-back');
+  const result = await writer.stop();
+  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  lab.measure('failsafe.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes while etcd was stopped and started again');
+  lab.measure('failsafe.lost_writes', ledger.lost.length, 'writes');
+  // The leader never demoted: one timeline, no gap anywhere near a demotion and a new election.
+  expect(result.timelines.length).toBe(1);
+  expect(result.maxGapSeconds).toBeLessThan(TUNED.retryTimeout);
+  expect(ledger.lost).toEqual([]);
+  expect(leaderOf(await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 }))).toBe(leaderOf(before));
+});
+
+test('a replica beyond maximum_lag_on_failover does not lead; raising the limit promotes it and loses acknowledged writes', async () => {
+  await lab.run('lag-limit');
+  const writer = await startWriter();
+  await lab.run('make-lag');
+  const killedAt = Date.now();
+  await lab.run('kill-with-lag');
+  // The lagging node refused: still no leader after its refusal.
+  expect(leaderOf(await cluster.cluster())).toBeUndefined();
+  const refusedAt = Date.now();
+  await lab.run('raise-lag-limit');
+  const state = await cluster.waitForLeader({ replicas: 1, timeoutMs: 30_000 });
+  const newLeaderAt = Date.now();
+  expect(leaderOf(state)).toBe(first.leader);
+  const result = await stopWriterAfter(writer, newLeaderAt);
+  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  lab.measure('max_lag.kill_to_refusal_s', (refusedAt - killedAt) / 1000, 's', 'kill of the leader until the lagging replica logged "exceeds maximum replication lag"');
+  lab.measure('max_lag.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes: includes the decision to raise the limit');
+  lab.measure('max_lag.lost_writes', ledger.lost.length, 'writes', 'acknowledged by the old leader, absent after the lagging replica was promoted');
+  lab.measure('max_lag.in_doubt_writes', result.inDoubt.length, 'writes');
+  lab.series({ ...writesPerSecond(result, [{ at: killedAt, label: 'leader killed' }, { at: newLeaderAt, label: `lagging ${first.leader} promoted` }]), name: 'max_lag.writer.acknowledged_per_second' });
+  // Every write acknowledged while the new leader was frozen is gone: raising the limit traded them.
+  expect(ledger.lost.length).toBeGreaterThan(0);
+  // The tagged replica had them, and was rewound to follow the new leader's timeline.
+  expect(result.timelines.length).toBe(2);
+});
+
+test("with Patroni's defaults (ttl 30, loop_wait 10) a killed leader holds the cluster for 20 to 30 s and more", async () => {
+  await lab.run('timing-tuned');
+  await lab.run('patroni-defaults');
+  const { body } = await cluster.get(first.leader, '/config');
+  expect(body).toMatchObject({ ttl: DEFAULTS.ttl, loop_wait: DEFAULTS.loopWait, retry_timeout: DEFAULTS.retryTimeout });
+  const writer = await startWriter();
+  const killedAt = Date.now();
+  const newLeader = cluster.waitForLeader({ not: first.leader, timeoutMs: budget(120_000) }).then((state) => ({ state, at: Date.now() }));
+  const { output } = await lab.run('kill-defaults');
+  const { state, at: newLeaderAt } = await newLeader;
+  expect(leaderOf(state)).toBe(first.tagged);
+  const result = await stopWriterAfter(writer, newLeaderAt);
+  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  lab.measure('defaults.time_to_new_leader_s', (newLeaderAt - killedAt) / 1000, 's', `kill of the leader to a new leader in GET /cluster with ttl ${DEFAULTS.ttl}, loop_wait ${DEFAULTS.loopWait}, retry_timeout ${DEFAULTS.retryTimeout}`);
+  lab.measure('defaults.write_gap_s', result.maxGapSeconds, 's', "largest interval between acknowledged writes across the hard kill at Patroni's defaults");
+  lab.measure('defaults.lost_writes', ledger.lost.length, 'writes');
+  lab.measure('defaults.in_doubt_writes', result.inDoubt.length, 'writes');
+  lab.measure('defaults.page_seconds', Number(/after (\d+) s/.exec(output)?.[1]), 's', 'what the page printed: seconds from the kill to a new leader key');
+  lab.series({ ...writesPerSecond(result, [{ at: killedAt, label: 'leader killed' }, { at: newLeaderAt, label: `new leader ${leaderOf(state)}` }]), name: 'defaults.writer.acknowledged_per_second' });
+  // The lease had at least ttl - loop_wait left (the leader renews it every loop), less a loop's own time.
+  expect(result.maxGapSeconds).toBeGreaterThan(DEFAULTS.ttl - DEFAULTS.loopWait - 2);
+  // ...and at most ttl, plus a loop of the replica and the retries of its checks of the dead node.
+  expect(result.maxGapSeconds).toBeLessThan(DEFAULTS.ttl + DEFAULTS.loopWait + DEFAULTS.retryTimeout);
+});
+
+test('the environment is removed', async () => {
+  await connector?.close();
+  await lab.run('down');
+});
