@@ -128,7 +128,7 @@ test('a replica beyond maximum_lag_on_failover does not lead; raising the limit 
   lab.measure('max_lag.lost_writes', ledger.lost.length, 'writes', 'acknowledged by the old leader, absent after the lagging replica was promoted');
   lab.measure('max_lag.in_doubt_writes', result.inDoubt.length, 'writes');
   lab.series({ ...writesPerSecond(result, [{ at: killedAt, label: 'leader killed' }, { at: newLeaderAt, label: `lagging ${first.leader} promoted` }]), name: 'max_lag.writer.acknowledged_per_second' });
-  // Every write acknowledged while the new leader was frozen is gone: raising the limit traded them.
+  // Every write acknowledged while the new leader's WAL receiver was stopped is gone: raising the limit traded them.
   expect(ledger.lost.length).toBeGreaterThan(0);
   // The tagged replica had them, and was rewound to follow the new leader's timeline.
   expect(result.timelines.length).toBe(2);
@@ -137,7 +137,8 @@ test('a replica beyond maximum_lag_on_failover does not lead; raising the limit 
 test("with Patroni's defaults (ttl 30, loop_wait 10) a killed leader holds the cluster for 20 to 30 s and more", async () => {
   await lab.run('timing-tuned');
   await lab.run('patroni-defaults');
-  const { body } = await cluster.get(first.leader, '/config');
+  // The leader was restarted by the page (rejoin): its REST port is looked up again after a refused request.
+  const { body } = await lab.poll('GET /config on the leader', () => cluster.get(first.leader, '/config'), (r) => r.status === 200, { timeoutMs: 15_000 });
   expect(body).toMatchObject({ ttl: DEFAULTS.ttl, loop_wait: DEFAULTS.loopWait, retry_timeout: DEFAULTS.retryTimeout });
   const writer = await startWriter();
   const killedAt = Date.now();
