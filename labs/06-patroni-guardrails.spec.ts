@@ -2,7 +2,10 @@
 // and the timing triangle at Patroni's defaults, each held against what GET /cluster and the writer
 // probe's acknowledged writes show.
 import { expect, test } from 'vitest';
-import { budget, checkLedger, patroniDialect, prepareWrites, useLab, Writer, writesPerSecond, WRITES_TABLE, type ClusterState, type WriterResult } from '../harness/index.ts';
+import {
+  budget, checkLedger, onPrimary as onPrimaryNode, patroniDialect, prepareWrites, startWriter as startWriterOn, stopWriterAfter as stopWriterOnceFlowing,
+  useLab, writesPerSecond, type ClusterState, type Writer,
+} from '../harness/index.ts';
 import type { PrimaryConnector } from '../harness/patroni/primary.ts';
 import type pg from 'pg';
 
@@ -21,28 +24,11 @@ let first: { leader: string; candidate: string; tagged: string };
 const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
 
 // Runs queries on the current primary, found as the writer probe finds it.
-async function onPrimary<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await lab.poll('a node that accepts writes', () => connector.connect(), () => true, { timeoutMs: 60_000 });
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-// Starts the writer probe on an empty ledger and waits for a baseline of acknowledged writes.
-async function startWriter(): Promise<Writer> {
-  await onPrimary((client) => client.query(`truncate ${WRITES_TABLE}`));
-  const writer = new Writer({ connect: connector.connect, intervalMs: 20 }).start();
-  await lab.poll('the writer probe to have acknowledged writes', () => writer.acknowledgedCount, (n) => n >= WRITES_BEFORE, { timeoutMs: 30_000 });
-  return writer;
-}
-
+const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work, 60_000);
+// Starts the writer probe on an empty ledger with a baseline of acknowledged writes.
+const startWriter = () => startWriterOn(connector, { baseline: WRITES_BEFORE });
 // Stops the writer once writes have been acknowledged for a while after `since` (unix ms).
-async function stopWriterAfter(writer: Writer, since: number): Promise<WriterResult> {
-  await lab.poll('acknowledged writes after the new leader', () => writer.lastAcknowledgedAt ?? 0, (at) => at > since + 2000, { timeoutMs: 60_000, intervalMs: 200 });
-  return writer.stop();
-}
+const stopWriterAfter = (writer: Writer, since: number) => stopWriterOnceFlowing(writer, since);
 
 test('the cluster starts with one leader and two untagged replicas', async () => {
   const { output } = await lab.run('up');

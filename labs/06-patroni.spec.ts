@@ -2,7 +2,8 @@
 // failover and switchover measured from the client's side (the writer probe's acknowledged writes).
 import { expect, test } from 'vitest';
 import {
-  budget, checkLedger, parsePgbenchLoad, patroniDialect, prepareWrites, tpsSeries, useLab, Writer, writesPerSecond, WRITES_TABLE,
+  budget, checkLedger, onPrimary as onPrimaryNode, parsePgbenchLoad, patroniDialect, prepareWrites, startWriter as startWriterOn,
+  stopWriterAfter as stopWriterOnceFlowing, tpsSeries, useLab, writesPerSecond, type Writer,
   type ClusterState, type WriterResult,
 } from '../harness/index.ts';
 import type { PrimaryConnector } from '../harness/patroni/primary.ts';
@@ -52,29 +53,11 @@ function gapAcross(result: WriterResult, from: number, to: number): number {
 }
 
 // Runs queries on the current primary, found as the writer probe finds it.
-async function onPrimary<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await lab.poll('a node that accepts writes', () => connector.connect(), () => true, { timeoutMs: 30_000 });
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-// Starts the writer probe and waits until it has a baseline of acknowledged writes.
-async function startWriter(): Promise<Writer> {
-  // Each run's ledger is checked against the table alone, and its ids start at 1 again.
-  await onPrimary((client) => client.query(`truncate ${WRITES_TABLE}`));
-  const writer = new Writer({ connect: connector.connect, intervalMs: 20 }).start();
-  await lab.poll('the writer probe to have acknowledged writes', () => writer.acknowledgedCount, (n) => n >= WRITES_BEFORE, { timeoutMs: 30_000 });
-  return writer;
-}
-
+const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work);
+// Starts the writer probe on an empty ledger with a baseline of acknowledged writes.
+const startWriter = () => startWriterOn(connector, { baseline: WRITES_BEFORE });
 // Waits until writes flow again after `since` (unix ms), then stops the writer.
-async function stopWriterAfter(writer: Writer, since: number): Promise<WriterResult> {
-  await lab.poll('acknowledged writes after the new leader', () => writer.lastAcknowledgedAt ?? 0, (at) => at > since + WRITES_AFTER_MS, { timeoutMs: 60_000, intervalMs: 200 });
-  return writer.stop();
-}
+const stopWriterAfter = (writer: Writer, since: number) => stopWriterOnceFlowing(writer, since, { afterMs: WRITES_AFTER_MS });
 
 test('the cluster bootstraps with one leader and two streaming replicas', async () => {
   await lab.run('up');

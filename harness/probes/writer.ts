@@ -4,7 +4,7 @@
 // leader lacks (lost), and writes whose COMMIT outcome the client never learned (in doubt).
 import pg from 'pg';
 import type { Series } from '../report/model.ts';
-import { withTimeout } from '../spec/wait.ts';
+import { pollUntil, withTimeout } from '../spec/wait.ts';
 
 export const WRITES_TABLE = 'workshop_writes';
 // Pause before reconnecting after a failed attempt: short against a failover's seconds.
@@ -170,4 +170,33 @@ function commitUnknown(error: unknown): boolean {
 
 function pause(ms: number) {
   return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
+}
+
+// Where writes go: something that opens a connection to the node that accepts writes (PrimaryConnector).
+export interface WritableNode {
+  connect(): Promise<pg.Client>;
+}
+
+// Runs `work` on a fresh connection to the node that accepts writes, waiting up to `timeoutMs` for one.
+export async function onPrimary<T>(node: WritableNode, work: (client: pg.Client) => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const client = await pollUntil('a node that accepts writes', () => node.connect(), () => true, { timeoutMs });
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// Empties the ledger table (ids start at 1 again), starts a writer and waits for `baseline` acknowledged writes.
+export async function startWriter(node: WritableNode, { baseline = 20, intervalMs = 20, timeoutMs = 30_000 } = {}): Promise<Writer> {
+  await onPrimary(node, (client) => client.query(`truncate ${WRITES_TABLE}`), timeoutMs);
+  const writer = new Writer({ connect: () => node.connect(), intervalMs }).start();
+  await pollUntil('the writer probe to have acknowledged writes', () => writer.acknowledgedCount, (n) => n >= baseline, { timeoutMs });
+  return writer;
+}
+
+// Stops the writer once it has acknowledged writes for `afterMs` past `since` (unix ms): writes flow again.
+export async function stopWriterAfter(writer: Writer, since: number, { afterMs = 2000, timeoutMs = 60_000 } = {}): Promise<WriterResult> {
+  await pollUntil('acknowledged writes after the new leader', () => writer.lastAcknowledgedAt ?? 0, (at) => at > since + afterMs, { timeoutMs, intervalMs: 200 });
+  return writer.stop();
 }
