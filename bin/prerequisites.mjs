@@ -1,6 +1,7 @@
 // What a `workshop` command needs from the machine, checked by the launcher (bin/workshop.mjs) before
 // the TypeScript CLI loads: a Node at the `engines` floor, the locked packages (installed when missing
-// or stale), jq and Chromium for the test suite, a Docker engine that answers with its compose plugin.
+// or stale), the host's tools the labs and tests run (jq, curl, Chromium), a Docker engine that answers
+// with its compose plugin.
 // What can be installed is installed, once, with a progress line; what cannot is named in one
 // sentence with the command that installs it.
 //
@@ -25,6 +26,13 @@ const DOCKER_INFO_TIMEOUT_MS = 30000;
 // Names under which Debian, Ubuntu and Google ship a Chromium the site's browser test can drive.
 const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'];
 
+// The host's tools, by the install script's component names, with what needs them.
+const TOOLS = {
+  jq: { name: 'jq', why: 'jq, which lab pages and the platform-health script read JSON with' },
+  curl: { name: 'curl', why: 'curl, which module 08\'s page reads HAProxy\'s statistics with' },
+  chromium: { name: 'Chromium', why: 'Chromium for the site\'s browser test' },
+};
+
 const AGAIN = 'then run the command again';
 
 // This machine as the launcher sees it.
@@ -41,17 +49,23 @@ export function realMachine() {
   };
 }
 
-// What a command needs beyond Node and the root packages, read from its arguments as the CLI parses them.
+// What a command needs beyond Node and the root packages, read from its arguments as the CLI parses
+// them: `docker`, `site` (the site's packages and Chromium) and the host's `tools`.
 export function needsOf(args) {
   const command = args.find((arg) => !arg.startsWith('-'));
-  const needs = { command, docker: false, site: false, jq: false };
+  const needs = { command, docker: false, site: false, tools: [] };
   if (command === undefined || command === 'help' || args.includes('--help') || args.includes('-h')) return needs;
+  // Lab pages run jq and curl on the attendee's host; the unit tests run the image's platform-health
+  // script, which needs jq; the site test needs the site's packages and Chromium.
+  const labs = ['jq', 'curl'];
   if (command === 'test') {
-    // The unit tests run the image's platform-health script, which needs jq; the site test needs
-    // the site's packages and Chromium; the labs need Docker.
-    return { command, jq: true, site: !args.includes('--no-site'), docker: !args.includes('--unit-only') };
+    const unitOnly = args.includes('--unit-only');
+    const site = !args.includes('--no-site');
+    const tools = unitOnly ? ['jq'] : labs;
+    return { command, docker: !unitOnly, site, tools: site ? [...tools, 'chromium'] : tools };
   }
-  if (['verify', 'images', 'up', 'down', 'clean'].includes(command)) return { ...needs, docker: true };
+  if (command === 'verify') return { ...needs, docker: true, tools: labs };
+  if (['images', 'up', 'down', 'clean'].includes(command)) return { ...needs, docker: true };
   return needs;
 }
 
@@ -197,44 +211,39 @@ function ensurePackages(machine, dir, what) {
   return undefined;
 }
 
-// Installs jq and Chromium through the install script where the package manager is usable (root
-// with apt-get); otherwise, or when that fails, names what is missing and how to install it.
+function toolMissing(tool, env) {
+  return tool === 'chromium' ? !findChromium(env) : !which(tool, env);
+}
+
+// Installs the missing host tools through the install script where the package manager is usable
+// (root with apt-get); otherwise, or when that fails, names what is missing and how to install it.
 function ensureTools(machine, needs, env) {
   const problems = [];
-  const missing = [];
-  if (needs.jq && !which('jq', machine.env)) missing.push('jq');
-  if (needs.site) {
-    const chromium = findChromium(machine.env);
-    if (chromium && chromium.chosen && !chromium.usable) {
-      problems.push(`CHROMIUM_PATH is \`${chromium.path}\`, which is not an executable file: point it at a Chromium or Chrome binary, ` +
-        `or unset it to use \`chromium\` from PATH, ${AGAIN}.`);
-    } else if (!chromium) {
-      missing.push('chromium');
-    }
+  const chromium = needs.tools.includes('chromium') ? findChromium(machine.env) : undefined;
+  if (chromium && chromium.chosen && !chromium.usable) {
+    problems.push(`CHROMIUM_PATH is \`${chromium.path}\`, which is not an executable file: point it at a Chromium or Chrome binary, ` +
+      `or unset it to use \`chromium\` from PATH, ${AGAIN}.`);
   }
+  let missing = needs.tools.filter((tool) => !(tool === 'chromium' && chromium) && toolMissing(tool, machine.env));
   if (missing.length > 0 && machine.isRoot && which('apt-get', machine.env)) {
-    const script = path.join(machine.root, INSTALL_SCRIPT);
     machine.log(`installing ${missing.join(' and ')} with the package manager (${INSTALL_SCRIPT} ${missing.join(' ')})`);
-    const install = spawnSync(script, missing, { cwd: machine.root, env: machine.env, stdio: 'inherit' });
-    const still = missing.filter((tool) => (tool === 'jq' ? !which('jq', machine.env) : !findChromium(machine.env)));
+    const install = spawnSync(path.join(machine.root, INSTALL_SCRIPT), missing, { cwd: machine.root, env: machine.env, stdio: 'inherit' });
+    const still = missing.filter((tool) => toolMissing(tool, machine.env));
     if (still.length > 0) {
       const ended = install.error ? install.error.message : `exit code ${install.status}`;
       problems.push(`Installing ${still.join(' and ')} failed (\`${INSTALL_SCRIPT} ${missing.join(' ')}\` ended with ${ended}; its output is above): ` +
         `fix what it says, ${AGAIN}.`);
     }
-    missing.length = 0;
+    missing = [];
   }
   if (missing.length > 0) {
-    const why = missing.map((tool) => tool === 'jq'
-      ? 'jq for the unit test of the image\'s platform-health script'
-      : 'Chromium for the site\'s browser test');
-    const names = missing.map((tool) => (tool === 'jq' ? 'jq' : 'Chromium')).join(' and ');
+    const names = missing.map((tool) => TOOLS[tool].name).join(' and ');
     const alternatives = missing.includes('chromium') ? '; CHROMIUM_PATH may name another Chrome, and `npx workshop test --no-site` leaves the site test out' : '';
-    problems.push(`${names} ${missing.length > 1 ? 'are' : 'is'} not installed (${why.join(', ')}): install ${missing.length > 1 ? 'them' : 'it'} with ` +
-      `\`sudo ${INSTALL_SCRIPT} ${missing.join(' ')}\` on Debian or Ubuntu, or your system's package manager${alternatives}, ${AGAIN}.`);
+    problems.push(`${names} ${missing.length > 1 ? 'are' : 'is'} not installed (${missing.map((tool) => TOOLS[tool].why).join('; ')}): ` +
+      `install ${missing.length > 1 ? 'them' : 'it'} with \`sudo ${INSTALL_SCRIPT} ${missing.join(' ')}\` on Debian or Ubuntu, or your system's package manager${alternatives}, ${AGAIN}.`);
   }
-  const chromium = needs.site ? findChromium(machine.env) : undefined;
-  if (chromium && chromium.usable && !chromium.chosen) env.CHROMIUM_PATH = chromium.path;
+  const found = needs.tools.includes('chromium') ? findChromium(machine.env) : undefined;
+  if (found && found.usable && !found.chosen) env.CHROMIUM_PATH = found.path;
   return problems;
 }
 

@@ -52,7 +52,7 @@ program.command('verify')
 program.command('test')
   .description('The test suite (`npm test`): lint, the unit tests, the site built and checked in Chromium, then every lab verified on the default major.')
   .option('--unit-only', 'lint, unit tests and the site test only (no Docker needed)', false)
-  .option('--no-site', 'skip the site test (docs-site/ needs `npm run site:install` and Chromium)')
+  .option('--no-site', 'leave out the site test (it needs Chromium; the launcher installs the site\'s packages)')
   .action(async (options: { unitOnly: boolean; site: boolean }) => {
     const lint = runLint([]);
     if (lint !== EXIT.pass) { process.exitCode = lint; return; }

@@ -46,6 +46,11 @@ function fakeDocker(m: FakeMachine, info: { exit: number; stderr?: string }, com
   ].join('\n'));
 }
 
+// Fake host tools that are simply there.
+function tools(m: FakeMachine, ...names: string[]): void {
+  for (const name of names) script(path.join(m.bin, name), 'true');
+}
+
 function calls(m: FakeMachine, tool: string): string[] {
   const file = path.join(m.root, `${tool}-calls`);
   return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
@@ -78,13 +83,14 @@ function fakeMachine(): FakeMachine {
 const run = (args: string[], m: FakeMachine): Outcome => prepare(args, m) as Outcome;
 
 describe('what a command needs', () => {
-  test('the labs need Docker; the test suite needs jq, and the site and Chromium unless left out', () => {
-    expect(needsOf(['verify', '01'])).toMatchObject({ docker: true, site: false, jq: false });
-    expect(needsOf(['test'])).toMatchObject({ docker: true, site: true, jq: true });
-    expect(needsOf(['test', '--unit-only'])).toMatchObject({ docker: false, site: true, jq: true });
-    expect(needsOf(['test', '--unit-only', '--no-site'])).toMatchObject({ docker: false, site: false, jq: true });
-    expect(needsOf(['lint'])).toMatchObject({ docker: false, site: false, jq: false });
-    expect(needsOf(['verify', '--help'])).toMatchObject({ docker: false });
+  test('the labs need Docker, jq and curl; the test suite needs jq, and the site and Chromium unless left out', () => {
+    expect(needsOf(['verify', '01'])).toMatchObject({ docker: true, site: false, tools: ['jq', 'curl'] });
+    expect(needsOf(['test'])).toMatchObject({ docker: true, site: true, tools: ['jq', 'curl', 'chromium'] });
+    expect(needsOf(['test', '--unit-only'])).toMatchObject({ docker: false, site: true, tools: ['jq', 'chromium'] });
+    expect(needsOf(['test', '--unit-only', '--no-site'])).toMatchObject({ docker: false, site: false, tools: ['jq'] });
+    expect(needsOf(['images', '--pg', '15'])).toMatchObject({ docker: true, site: false, tools: [] });
+    expect(needsOf(['lint'])).toMatchObject({ docker: false, site: false, tools: [] });
+    expect(needsOf(['verify', '--help'])).toMatchObject({ docker: false, tools: [] });
   });
 });
 
@@ -100,6 +106,7 @@ describe('Node', () => {
     }
     expect(calls(m, 'npm')).toEqual([]);
     fakeDocker(m, { exit: 0 });
+    tools(m, 'jq', 'curl');
     for (const version of ['22.18.0', '24.1.0']) expect(run(['verify'], { ...m, nodeVersion: version }).problems).toEqual([]);
   });
 
@@ -143,8 +150,7 @@ describe('packages', () => {
 
   test('the site\'s packages are installed only when the site test runs', () => {
     const m = fakeMachine();
-    script(path.join(m.bin, 'jq'), 'true');
-    script(path.join(m.bin, 'chromium'), 'true');
+    tools(m, 'jq', 'curl', 'chromium');
     fakeDocker(m, { exit: 0 });
     run(['verify'], m);
     run(['test', '--unit-only', '--no-site'], m);
@@ -165,6 +171,7 @@ describe('packages', () => {
 describe('Docker', () => {
   test('an engine that does not answer is one sentence saying so and how to start it; nothing is installed', () => {
     const m = fakeMachine();
+    tools(m, 'jq', 'curl');
     fakeDocker(m, { exit: 1, stderr: DEAD_ENGINE });
     expect(run(['verify'], m).problems).toEqual([
       'The Docker engine does not answer (`docker info`: Cannot connect to the Docker daemon at unix:///tmp/nonexistent.sock. Is the docker daemon running?): ' +
@@ -181,6 +188,7 @@ describe('Docker', () => {
       'Docker is not installed (no `docker` command on PATH): install the Docker engine and its compose plugin with `sudo bin/install-prerequisites docker` ' +
       'on Debian or Ubuntu (elsewhere see https://docs.docker.com/engine/install/), then run the command again.',
     ]);
+    tools(m, 'jq', 'curl');
     fakeDocker(m, { exit: 0 }, { exit: 1, out: 'docker: compose is not a docker command.' });
     expect(run(['up', 'single'], m).problems[0]).toMatch(/^Docker Compose v2 is missing \(`docker compose version`: docker: compose is not a docker command\): install the compose plugin with `sudo bin\/install-prerequisites docker`/);
     fakeDocker(m, { exit: 1, stderr: 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock' });
@@ -189,7 +197,7 @@ describe('Docker', () => {
 
   test('the unit-only test suite and lint never ask Docker', () => {
     const m = fakeMachine();
-    script(path.join(m.bin, 'jq'), 'true');
+    tools(m, 'jq');
     fakeDocker(m, { exit: 1, stderr: DEAD_ENGINE });
     expect(run(['test', '--unit-only', '--no-site'], m).problems).toEqual([]);
     expect(run(['lint'], m).problems).toEqual([]);
@@ -203,12 +211,18 @@ describe('jq and Chromium', () => {
   test('without a usable package manager they are named in one sentence with the command that installs them', () => {
     const m = fakeMachine();
     expect(run(['test', '--unit-only'], m).problems).toEqual([
-      'jq and Chromium are not installed (jq for the unit test of the image\'s platform-health script, Chromium for the site\'s browser test): ' +
+      'jq and Chromium are not installed (jq, which lab pages and the platform-health script read JSON with; Chromium for the site\'s browser test): ' +
       'install them with `sudo bin/install-prerequisites jq chromium` on Debian or Ubuntu, or your system\'s package manager; ' +
       'CHROMIUM_PATH may name another Chrome, and `npx workshop test --no-site` leaves the site test out, then run the command again.',
     ]);
     // Root without apt-get cannot install them either.
     expect(run(['test', '--unit-only'], { ...m, isRoot: true }).problems[0]).toMatch(/^jq and Chromium are not installed/);
+    tools(m, 'jq');
+    fakeDocker(m, { exit: 0 });
+    expect(run(['verify', '08'], m).problems).toEqual([
+      'curl is not installed (curl, which module 08\'s page reads HAProxy\'s statistics with): ' +
+      'install it with `sudo bin/install-prerequisites curl` on Debian or Ubuntu, or your system\'s package manager, then run the command again.',
+    ]);
     expect(calls(m, 'npm')).toEqual([]);
   });
 
@@ -232,11 +246,11 @@ describe('jq and Chromium', () => {
     expect(run(['test', '--unit-only', '--no-site'], { ...m, isRoot: true }).problems).toEqual([
       'Installing jq failed (`bin/install-prerequisites jq` ended with exit code 100; its output is above): fix what it says, then run the command again.',
     ]);
-    script(path.join(m.bin, 'jq'), 'true');
+    tools(m, 'jq');
     expect(run(['test', '--unit-only'], { ...m, env: { ...m.env, CHROMIUM_PATH: '/nonexistent/chrome' } }).problems).toEqual([
       'CHROMIUM_PATH is `/nonexistent/chrome`, which is not an executable file: point it at a Chromium or Chrome binary, or unset it to use `chromium` from PATH, then run the command again.',
     ]);
-    script(path.join(m.bin, 'google-chrome'), 'true');
+    tools(m, 'google-chrome');
     expect(run(['test', '--unit-only'], m).env).toEqual({ CHROMIUM_PATH: path.join(m.bin, 'google-chrome') });
   });
 });
@@ -246,6 +260,7 @@ describe('the launcher', () => {
     const m = fakeMachine();
     mkdirSync(path.join(m.root, 'bin'));
     for (const file of ['workshop.mjs', 'prerequisites.mjs']) copyFileSync(path.join(repoRoot, 'bin', file), path.join(m.root, 'bin', file));
+    tools(m, 'jq', 'curl');
     fakeDocker(m, { exit: 1, stderr: DEAD_ENGINE });
     const result = spawnSync(process.execPath, [path.join(m.root, 'bin', 'workshop.mjs'), 'verify', '01'], { env: { PATH: m.bin }, encoding: 'utf8' });
     expect(result.status).toBe(EXIT_PREREQUISITE);
