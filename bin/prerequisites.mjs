@@ -20,8 +20,8 @@ export const EXIT_PREREQUISITE = 2;
 // The script that installs system packages on Debian or Ubuntu; README and CI use it too.
 export const INSTALL_SCRIPT = 'bin/install-prerequisites';
 
-// Waiting longer than this for `docker info` means the engine hangs; say so instead of hanging too.
-const DOCKER_INFO_TIMEOUT_MS = 30000;
+// Waiting longer than this for the engine's answer means it hangs; say so instead of hanging too.
+const DOCKER_TIMEOUT_MS = 30000;
 
 // Names under which Debian, Ubuntu and Google ship a Chromium the site's browser test can drive.
 const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'];
@@ -152,20 +152,22 @@ export function dockerProblem(env, systemd) {
     return `Docker is not installed (no \`docker\` command on PATH): install the Docker engine and its compose plugin with ` +
       `\`sudo ${INSTALL_SCRIPT} docker\` on Debian or Ubuntu (elsewhere see https://docs.docker.com/engine/install/), ${AGAIN}.`;
   }
-  const info = spawnSync(docker, ['info', '--format', '{{.ServerVersion}}'], { env, encoding: 'utf8', timeout: DOCKER_INFO_TIMEOUT_MS });
+  // `docker version` asks the engine and reports a failure plainly, where `docker info --format`
+  // turns a refused socket into a template error.
+  const info = spawnSync(docker, ['version', '--format', '{{.Server.Version}}'], { env, encoding: 'utf8', timeout: DOCKER_TIMEOUT_MS });
   if (info.error || info.status !== 0) {
     const seen = info.error && info.error.code === 'ETIMEDOUT'
-      ? `no answer within ${DOCKER_INFO_TIMEOUT_MS / 1000} s`
+      ? `no answer within ${DOCKER_TIMEOUT_MS / 1000} s`
       : firstLine(info.stderr) || firstLine(info.stdout) || (info.error ? info.error.message : `exit code ${info.status}`);
     if (/permission denied/i.test(seen)) {
-      return `The Docker engine refuses this user (\`docker info\`: ${seen.replace(/\.$/, '')}): add yourself to the docker group ` +
+      return `The Docker engine refuses this user (\`docker version\`: ${seen.replace(/\.$/, '')}): add yourself to the docker group ` +
         `(\`sudo usermod -aG docker $USER\`, then log in again) or run as root, ${AGAIN}.`;
     }
     const start = systemd ? '`sudo systemctl start docker`' : `\`sudo ${INSTALL_SCRIPT} docker\` (it starts dockerd)`;
     const where = env.DOCKER_HOST ? `, or point DOCKER_HOST (now \`${env.DOCKER_HOST}\`) at a running engine` : '';
-    return `The Docker engine does not answer (\`docker info\`: ${seen.replace(/\.$/, '')}): start it with ${start}${where}, ${AGAIN}.`;
+    return `The Docker engine does not answer (\`docker version\`: ${seen.replace(/\.$/, '')}): start it with ${start}${where}, ${AGAIN}.`;
   }
-  const compose = spawnSync(docker, ['compose', 'version', '--short'], { env, encoding: 'utf8', timeout: DOCKER_INFO_TIMEOUT_MS });
+  const compose = spawnSync(docker, ['compose', 'version', '--short'], { env, encoding: 'utf8', timeout: DOCKER_TIMEOUT_MS });
   if (compose.error || compose.status !== 0 || !/^v?2\./.test(firstLine(compose.stdout))) {
     const seen = firstLine(compose.stderr) || firstLine(compose.stdout) || (compose.error ? compose.error.message : `exit code ${compose.status}`);
     return `Docker Compose v2 is missing (\`docker compose version\`: ${seen.replace(/\.$/, '')}): install the compose plugin with ` +

@@ -35,12 +35,12 @@ function script(file: string, body: string): void {
   chmodSync(file, 0o755);
 }
 
-// The fake docker answers `info` and `compose version` as told; every call is recorded.
+// The fake docker answers `version` and `compose version` as told; every call is recorded.
 function fakeDocker(m: FakeMachine, info: { exit: number; stderr?: string }, compose: { exit: number; out: string } = { exit: 0, out: '2.26.1' }): void {
   script(path.join(m.bin, 'docker'), [
     `echo "$*" >> ${m.root}/docker-calls`,
     'case "$1" in',
-    `  info) ${info.exit === 0 ? 'echo 20.10.24' : `echo '${info.stderr}' >&2`}; exit ${info.exit} ;;`,
+    `  version) ${info.exit === 0 ? 'echo 20.10.24' : `echo '${info.stderr}' >&2`}; exit ${info.exit} ;;`,
     `  compose) echo '${compose.out}'; exit ${compose.exit} ;;`,
     'esac',
   ].join('\n'));
@@ -174,7 +174,7 @@ describe('Docker', () => {
     tools(m, 'jq', 'curl');
     fakeDocker(m, { exit: 1, stderr: DEAD_ENGINE });
     expect(run(['verify'], m).problems).toEqual([
-      'The Docker engine does not answer (`docker info`: Cannot connect to the Docker daemon at unix:///tmp/nonexistent.sock. Is the docker daemon running?): ' +
+      'The Docker engine does not answer (`docker version`: Cannot connect to the Docker daemon at unix:///tmp/nonexistent.sock. Is the docker daemon running?): ' +
       'start it with `sudo bin/install-prerequisites docker` (it starts dockerd), then run the command again.',
     ]);
     expect(run(['verify'], { ...m, systemd: true, env: { ...m.env, DOCKER_HOST: 'unix:///tmp/nonexistent.sock' } }).problems[0])
@@ -192,7 +192,7 @@ describe('Docker', () => {
     fakeDocker(m, { exit: 0 }, { exit: 1, out: 'docker: compose is not a docker command.' });
     expect(run(['up', 'single'], m).problems[0]).toMatch(/^Docker Compose v2 is missing \(`docker compose version`: docker: compose is not a docker command\): install the compose plugin with `sudo bin\/install-prerequisites docker`/);
     fakeDocker(m, { exit: 1, stderr: 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock' });
-    expect(run(['verify'], m).problems[0]).toMatch(/^The Docker engine refuses this user \(`docker info`: permission denied .*\): add yourself to the docker group/);
+    expect(run(['verify'], m).problems[0]).toMatch(/^The Docker engine refuses this user \(`docker version`: permission denied .*\): add yourself to the docker group/);
   });
 
   test('the unit-only test suite and lint never ask Docker', () => {
@@ -203,7 +203,7 @@ describe('Docker', () => {
     expect(run(['lint'], m).problems).toEqual([]);
     expect(calls(m, 'docker')).toEqual([]);
     expect(run(['test', '--no-site'], m).problems[0]).toMatch(/^The Docker engine does not answer/);
-    expect(calls(m, 'docker')).toEqual(['info --format {{.ServerVersion}}']);
+    expect(calls(m, 'docker')).toEqual(['version --format {{.Server.Version}}']);
   });
 });
 
@@ -267,6 +267,6 @@ describe('the launcher', () => {
     expect(result.stdout).toBe('');
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^The Docker engine does not answer \(`docker info`: Cannot connect to the Docker daemon at unix:\/\/\/tmp\/nonexistent\.sock\. .*\): start it with /);
+    expect(lines[0]).toMatch(/^The Docker engine does not answer \(`docker version`: Cannot connect to the Docker daemon at unix:\/\/\/tmp\/nonexistent\.sock\. .*\): start it with /);
   });
 });
