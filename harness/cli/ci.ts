@@ -43,7 +43,7 @@ export function ciCommand(): Command {
 
   ci.command('plan')
     .description('Print the shard plan as JSON: labs × majors split over parallel jobs, each with its image cache key.')
-    .addOption(new Option('--max-jobs <n>', 'at most this many verify jobs (GitHub runs 20 jobs of a free account at once)').default(DEFAULT_MAX_JOBS).argParser(positiveInteger('--max-jobs')))
+    .addOption(new Option('--max-jobs <n>', 'at most this many verify jobs (GitHub runs 20 jobs of a free account at once, one is the unit job)').default(DEFAULT_MAX_JOBS).argParser(positiveInteger('--max-jobs')))
     .option('--weights-from <dir>', 'earlier reports: pack labs by the time they took (default: by their number of steps)')
     .option('--github-output', 'also append `majors=` and `shards=` to the file $GITHUB_OUTPUT names', false)
     .action((options: { maxJobs: number; weightsFrom?: string; githubOutput: boolean }) => {
