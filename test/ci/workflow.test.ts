@@ -132,7 +132,7 @@ describe('the site workflow', () => {
   test('publishes only after a verify run of a push to main of this repository, or by hand', () => {
     expect(workflow.on).toMatchObject({ workflow_run: { workflows: ['verify'], types: ['completed'], branches: ['main'] }, workflow_dispatch: null });
     const condition = build.if!.replace(/\s+/g, ' ');
-    expect(condition).toContain("github.event_name == 'workflow_dispatch'");
+    expect(condition).toContain("(github.event_name == 'workflow_dispatch' && github.ref == 'refs/heads/main')");
     expect(condition).toContain("github.event.workflow_run.event == 'push'");
     // `branches: [main]` alone matches a fork's branch named main.
     expect(condition).toContain('github.event.workflow_run.head_repository.full_name == github.repository');
