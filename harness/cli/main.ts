@@ -105,7 +105,11 @@ program.command('up')
     await ensureImage(major!, log);
     log(`starting ${environment} on PostgreSQL ${major} (${imageTag(major!)})`);
     process.exitCode = await composeInTerminal(environment, major!, ['up', '--detach', '--wait', '--wait-timeout', '300']);
-    if (process.exitCode !== EXIT.pass) return;
+    if (process.exitCode !== EXIT.pass) {
+      // Left as it is so its containers can be looked at (`docker compose ps`, `logs`).
+      console.error(`Look at it in environments/${environment} with PG_MAJOR=${major} docker compose ps / logs; remove it with: npx workshop down ${environment} --pg ${major}`);
+      return;
+    }
     console.log(`\n${environment} is ready. In a terminal:\n  cd environments/${environment}\n  export PG_MAJOR=${major}\n  docker compose ps\nStop it with: npx workshop down ${environment}${major === matrix().defaultMajor ? '' : ` --pg ${major}`}`);
   });
 
