@@ -129,9 +129,8 @@ function siteInChromium(dir, base) {
   });
 
   // Opens a route (relative to the baseUrl) and collects console errors, uncaught errors, failed requests.
-  site.open = async (route, { init } = {}) => {
+  site.open = async (route) => {
     const page = await context.newPage();
-    if (init) await page.addInitScript(init);
     const problems = [];
     page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
     page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
@@ -230,15 +229,17 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     await page.close();
   });
 
-  test('a link with ?pg=15 opens every version tab of the page on PostgreSQL 15, and choosing a tab updates the link', async () => {
-    // An earlier choice of 17 is remembered (Docusaurus keeps the `pg` group in localStorage): the link wins over it.
-    const { page, problems } = await site.open('/01-architecture/lab/?pg=15', { init: () => window.localStorage.setItem('docusaurus.tab.pg', '17') });
-    // The link's choice is applied once the page has hydrated, which may come after the network is idle.
-    await pollUntil('every version tab group of the 01 lab (several) on PostgreSQL 15',
-      () => page.locator('.tabs-container:has(.pg-tabs) [role="tab"][aria-selected="true"]').allInnerTexts(),
-      (selected) => selected.length >= 2 && selected.every((text) => text === 'PostgreSQL 15'));
+  test('a link with ?pg=15 opens every version tab of the page on PostgreSQL 15, over a choice made before, and a choice updates the link', async () => {
+    const selectedTabs = (page) => page.locator('.tabs-container:has(.pg-tabs) [role="tab"][aria-selected="true"]').allInnerTexts();
+    const allOn = (label) => (selected) => selected.length >= 2 && selected.every((text) => text === label);
+    // A reader chose 17 earlier (Docusaurus remembers the `pg` group in localStorage) ...
+    const { page, problems } = await open('/01-architecture/lab/');
     await page.locator('.tabs-container:has(.pg-tabs)').first().getByRole('tab', { name: 'PostgreSQL 17' }).click();
+    await pollUntil('every version tab group of the 01 lab on PostgreSQL 17 after choosing it', () => selectedTabs(page), allOn('PostgreSQL 17'));
     await page.waitForURL((url) => url.searchParams.get('pg') === '17', { timeout: PAGE_TIMEOUT_MS });
+    // ... then follows a link to PostgreSQL 15: the link wins. It is applied once the page has hydrated.
+    await page.goto(`${site.origin}/01-architecture/lab/?pg=15`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+    await pollUntil('every version tab group of the 01 lab on PostgreSQL 15 from the link', () => selectedTabs(page), allOn('PostgreSQL 15'));
     assert.deepEqual(problems, []);
     await page.close();
   });
