@@ -94,6 +94,8 @@ describe('the verify workflow', () => {
     expect(workflow.jobs.image!.strategy!.matrix).toEqual({ include: '${{ fromJSON(needs.plan.outputs.majors) }}' });
     expect(verify.strategy).toEqual({ 'fail-fast': false, matrix: { include: '${{ fromJSON(needs.plan.outputs.shards) }}' } });
     expect(verify.needs).toEqual(['plan', 'image']);
+    // A matrix job's dependants are skipped when any leg fails: one major's image must not stop the others.
+    expect(verify.if).toBe("${{ !cancelled() && needs.plan.result == 'success' }}");
     expect(step('verify the labs').run).toBe("npx workshop verify --pg ${{ matrix.pg }} ${{ join(matrix.labs, ' ') }}");
   });
 
