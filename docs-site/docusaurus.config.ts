@@ -20,7 +20,9 @@ const config: Config = {
   // GitHub Pages serves the site under /<repository>/: the workflow passes both (actions/configure-pages).
   url: process.env.SITE_URL || 'http://localhost',
   baseUrl: process.env.SITE_BASE_URL || '/',
-  trailingSlash: undefined,
+  // Every page is <route>/index.html and every link ends in `/`: GitHub Pages answers `/x/lab` with a
+  // redirect to `/x/lab/` and never serves a page at a URL its relative links would resolve wrongly from.
+  trailingSlash: true,
   onBrokenLinks: 'throw',
   onBrokenAnchors: 'throw',
   onDuplicateRoutes: 'throw',
@@ -32,7 +34,20 @@ const config: Config = {
   },
   i18n: { defaultLocale: 'en', locales: ['en'] },
   future: { v4: true },
-  themes: ['@docusaurus/theme-mermaid'],
+  themes: [
+    '@docusaurus/theme-mermaid',
+    // Search built into the site at build time (a lunr index file): works offline and on Pages, no service.
+    ['@easyops-cn/docusaurus-search-local', {
+      hashed: true,
+      indexBlog: false,
+      indexPages: false,
+      docsRouteBasePath: '/',
+      docsDir: '../curriculum',
+      language: ['en'],
+      explicitSearchResultPath: true,
+      searchResultLimits: 10,
+    }],
+  ],
   presets: [
     [
       'classic',

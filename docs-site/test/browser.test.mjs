@@ -1,6 +1,8 @@
 // The built site in Debian's Chromium: every page loads without errors and without leaving the machine,
-// the sidebar lists every module, version tabs switch together, and a lab's verification panel and
-// plot show the fixture reports. Builds the site into test/.work/build first (SITE_TEST_NO_BUILD=1 reuses it).
+// the sidebar lists every module, version tabs switch together and can be chosen by a link (`?pg=15`),
+// the offline search finds pages, and a lab's verification panel and plot show the fixture reports.
+// Built twice: at `/`, and under a non-root baseUrl as GitHub Pages serves a project site
+// (`/<repository>/`). Builds into test/.work/ first (SITE_TEST_NO_BUILD=1 reuses earlier builds).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +17,9 @@ import YAML from 'yaml';
 const siteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = path.resolve(siteDir, '..');
 const buildDir = path.join(siteDir, 'test/.work/build');
+// A GitHub project site: https://<owner>.github.io/<repository>/.
+const PROJECT_BASE_URL = '/postgres-platform-workshop/';
+const projectBuildDir = path.join(siteDir, 'test/.work/build-project');
 const fixtureReports = path.join(siteDir, 'test/fixtures/reports');
 const screenshots = path.join(siteDir, 'test/screenshots');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -40,14 +45,36 @@ function run(command, args, options) {
   });
 }
 
-// A static server for the build, as GitHub Pages serves it: `/x` is x.html or x/index.html.
-function serve(root) {
+// Reads `read()` every 100 ms until `done(value)`; past the deadline, fails with the last value seen.
+async function pollUntil(what, read, done, timeoutMs = PAGE_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs / 1000} s; last seen ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+// Builds the site with the fixture reports into `outDir`, served under `baseUrl`; skipped with SITE_TEST_NO_BUILD=1 when built.
+async function buildSite(outDir, baseUrl) {
+  if (process.env.SITE_TEST_NO_BUILD === '1' && existsSync(path.join(outDir, 'index.html'))) return;
+  const started = Date.now();
+  await run(process.execPath, [path.join(siteDir, 'node_modules/@docusaurus/core/bin/docusaurus.mjs'), 'build', '--out-dir', outDir], {
+    cwd: siteDir, env: { ...process.env, WORKSHOP_REPORTS_DIR: fixtureReports, SITE_BASE_URL: baseUrl },
+  });
+  console.log(`# site built under ${baseUrl} with the fixture reports in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+// A static server for the build, as GitHub Pages serves it under `base`: `/x/` is x/index.html, and
+// nothing outside `base` exists (a link or asset that forgets the baseUrl gets a 404).
+function serve(root, base = '/') {
   const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml',
     '.json': 'application/json', '.xml': 'application/xml', '.png': 'image/png', '.woff2': 'font/woff2', '.txt': 'text/plain' };
   const server = createServer((request, response) => {
     const pathname = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
-    const base = path.join(root, path.normalize(pathname));
-    const file = [base, path.join(base, 'index.html'), `${base}.html`]
+    const inside = pathname.startsWith(base) ? path.join(root, path.normalize(pathname.slice(base.length - 1))) : undefined;
+    const file = inside && [inside, path.join(inside, 'index.html'), `${inside}.html`]
       .find((candidate) => candidate.startsWith(root) && existsSync(candidate) && statSync(candidate).isFile());
     if (!file) {
       response.writeHead(404, { 'content-type': types['.html'] });
@@ -76,28 +103,23 @@ const fixtures = readdirSync(fixtureReports).filter((name) => name.endsWith('.js
   .map((name) => JSON.parse(readFileSync(path.join(fixtureReports, name), 'utf8')))
   .sort((a, b) => a.major - b.major);
 
-describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000 }, () => {
+// One Chromium and one server per build; `open` collects what went wrong on a page.
+function siteInChromium(dir, base) {
+  const site = { origin: undefined, base };
   let server;
-  let origin;
   let context;
   let userDataDir;
 
   before(async () => {
-    if (process.env.SITE_TEST_NO_BUILD !== '1' || !existsSync(path.join(buildDir, 'index.html'))) {
-      const started = Date.now();
-      await run(process.execPath, [path.join(siteDir, 'node_modules/@docusaurus/core/bin/docusaurus.mjs'), 'build', '--out-dir', buildDir], {
-        cwd: siteDir, env: { ...process.env, WORKSHOP_REPORTS_DIR: fixtureReports },
-      });
-      console.log(`# site built with the fixture reports in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    }
-    server = await serve(buildDir);
-    origin = `http://127.0.0.1:${server.address().port}`;
+    await buildSite(dir, base);
+    server = await serve(dir, base);
+    site.origin = `http://127.0.0.1:${server.address().port}`;
     userDataDir = mkdtempSync(path.join(os.tmpdir(), 'site-test-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 },
     });
     // Nothing may leave the machine: the site must work offline.
-    await context.route((url) => url.origin !== origin, (route) => route.abort('blockedbyclient'));
+    await context.route((url) => url.origin !== site.origin, (route) => route.abort('blockedbyclient'));
   });
 
   after(async () => {
@@ -106,31 +128,71 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  // Opens a page and collects what went wrong on it: console errors, uncaught errors, failed requests.
-  async function open(route) {
+  // Opens a route (relative to the baseUrl) and collects console errors, uncaught errors, failed requests.
+  site.open = async (route) => {
     const page = await context.newPage();
     const problems = [];
     page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
     page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
     page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
     page.on('response', (response) => { if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`); });
-    await page.goto(`${origin}${route}`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+    await page.goto(`${site.origin}${base}${route.replace(/^\//, '')}`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+    // Clicks and typing before React has hydrated the page would be lost; Docusaurus marks that moment.
+    await page.locator('html[data-has-hydrated="true"]').waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
     return { page, problems };
+  };
+  return site;
+}
+
+// Loads a page and waits for its Mermaid diagrams, so their errors are counted too; returns its problems.
+async function loadCompletely(site, route) {
+  const { page, problems } = await site.open(route);
+  if (await page.locator('.docusaurus-mermaid-container').count()) {
+    await page.locator('.docusaurus-mermaid-container svg').first().waitFor({ timeout: PAGE_TIMEOUT_MS });
   }
+  await page.close();
+  return problems;
+}
+
+// The routes of sitemap.xml, relative to the baseUrl.
+function sitemapRoutes(dir, base) {
+  const sitemap = readFileSync(path.join(dir, 'sitemap.xml'), 'utf8');
+  return [...sitemap.matchAll(/<loc>([^<]+)<\/loc>/g)].map((match) => {
+    const pathname = new URL(match[1]).pathname;
+    assert.ok(pathname.startsWith(base), `sitemap.xml: ${pathname} is outside the baseUrl ${base}`);
+    return `/${pathname.slice(base.length)}`;
+  });
+}
+
+// Types `pg_rewind` into the navbar's search and opens the first result that is module 05's.
+async function searchOpensModule05(site) {
+  const { page, problems } = await site.open('/');
+  const input = page.getByRole('searchbox', { name: 'Search' }).or(page.locator('input.navbar__search-input')).first();
+  await input.click();
+  await input.pressSequentially('pg_rewind');
+  const results = page.getByRole('option');
+  await results.first().waitFor({ timeout: PAGE_TIMEOUT_MS });
+  const texts = await results.allInnerTexts();
+  const index = texts.findIndex((text) => text.includes('05 · Designing for failure'));
+  assert.ok(index >= 0, `no result in module 05 for pg_rewind; results: ${texts.map((t) => t.replace(/\s+/g, ' ')).join(' | ')}`);
+  await results.nth(index).click();
+  await page.waitForURL((url) => url.pathname.startsWith(`${site.base}05-failure/`), { timeout: PAGE_TIMEOUT_MS });
+  assert.match(await page.locator('article').innerText(), /pg_rewind/);
+  assert.deepEqual(problems, []);
+  await page.close();
+}
+
+describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000 }, () => {
+  const site = siteInChromium(buildDir, '/');
+  const open = (route) => site.open(route);
 
   test('every page of the sitemap loads without console errors or outside requests', async () => {
-    const sitemap = readFileSync(path.join(buildDir, 'sitemap.xml'), 'utf8');
-    const routes = [...sitemap.matchAll(/<loc>([^<]+)<\/loc>/g)].map((match) => new URL(match[1]).pathname);
+    const routes = sitemapRoutes(buildDir, '/');
     assert.ok(routes.length >= 3, `expected the landing page and the modules' pages in sitemap.xml, found ${routes.join(', ')}`);
     const failures = [];
     for (const route of routes) {
-      const { page, problems } = await open(route);
-      // Mermaid diagrams render after load; wait for them so their errors are counted too.
-      if (await page.locator('.docusaurus-mermaid-container').count()) {
-        await page.locator('.docusaurus-mermaid-container svg').first().waitFor({ timeout: PAGE_TIMEOUT_MS });
-      }
+      const problems = await loadCompletely(site, route);
       if (problems.length) failures.push(`${route}:\n  ${problems.join('\n  ')}`);
-      await page.close();
     }
     assert.deepEqual(failures, [], failures.join('\n'));
   });
@@ -144,13 +206,13 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
       const category = sidebar.locator('.menu__list-item', { has: page.locator(`.menu__link--sublist`, { hasText: module.label }) });
       await category.first().waitFor({ timeout: PAGE_TIMEOUT_MS });
       assert.equal(await category.first().locator(`a.menu__link:not(.menu__link--sublist)[href$="/${module.folder}/"]`).count(), 1, `${module.label}: no link to its lesson`);
-      if (module.hasLab) assert.equal(await category.first().locator(`a.menu__link:not(.menu__link--sublist)[href$="/${module.folder}/lab"]`).count(), 1, `${module.label}: no link to its lab`);
+      if (module.hasLab) assert.equal(await category.first().locator(`a.menu__link:not(.menu__link--sublist)[href$="/${module.folder}/lab/"]`).count(), 1, `${module.label}: no link to its lab`);
     }
     await page.close();
   });
 
   test('choosing PostgreSQL 15 on a version tab switches every version tab of the page', async () => {
-    const { page } = await open('/01-architecture/lab');
+    const { page } = await open('/01-architecture/lab/');
     const groups = page.locator('.tabs-container:has(.pg-tabs)');
     assert.ok(await groups.count() >= 2, 'expected several version tab groups on the 01 lab');
     const first = groups.first();
@@ -167,8 +229,27 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     await page.close();
   });
 
+  test('a link with ?pg=15 opens every version tab of the page on PostgreSQL 15, over a choice made before, and a choice updates the link', async () => {
+    const selectedTabs = (page) => page.locator('.tabs-container:has(.pg-tabs) [role="tab"][aria-selected="true"]').allInnerTexts();
+    const allOn = (label) => (selected) => selected.length >= 2 && selected.every((text) => text === label);
+    // A reader chose 17 earlier (Docusaurus remembers the `pg` group in localStorage) ...
+    const { page, problems } = await open('/01-architecture/lab/');
+    await page.locator('.tabs-container:has(.pg-tabs)').first().getByRole('tab', { name: 'PostgreSQL 17' }).click();
+    await pollUntil('every version tab group of the 01 lab on PostgreSQL 17 after choosing it', () => selectedTabs(page), allOn('PostgreSQL 17'));
+    await page.waitForURL((url) => url.searchParams.get('pg') === '17', { timeout: PAGE_TIMEOUT_MS });
+    // ... then follows a link to PostgreSQL 15: the link wins. It is applied once the page has hydrated.
+    await page.goto(`${site.origin}/01-architecture/lab/?pg=15`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+    await pollUntil('every version tab group of the 01 lab on PostgreSQL 15 from the link', () => selectedTabs(page), allOn('PostgreSQL 15'));
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('searching pg_rewind offline finds module 05', async () => {
+    await searchOpensModule05(site);
+  });
+
   test('a lab page shows its verification panel and a plot from the fixture reports', async () => {
-    const { page, problems } = await open('/01-architecture/lab');
+    const { page, problems } = await open('/01-architecture/lab/');
     const panel = page.locator('section[aria-label="Verification"]');
     const versions = fixtures.map((report) => report.versions.postgres);
     const headline = `Verified on PostgreSQL ${versions.slice(0, -1).join(', ')} and ${versions.at(-1)}`;
@@ -196,7 +277,7 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     const covered = new Set(fixtures.flatMap((report) => report.labs.map((entry) => entry.file)));
     const uncovered = curriculumModules().filter((module) => module.hasLab && !covered.has(`curriculum/${module.folder}/lab.md`));
     if (uncovered.length === 0) return;
-    const { page } = await open(`/${uncovered[0].folder}/lab`);
+    const { page } = await open(`/${uncovered[0].folder}/lab/`);
     assert.match(await page.locator('section[aria-label="Verification"]').innerText(), /^.?\s*Not verified/);
     await page.close();
   });
@@ -210,5 +291,30 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     assert.match(text, /Prerequisites[\s\S]*Docker/);
     assert.match(text, /npx workshop images/);
     await page.close();
+  });
+});
+
+describe('the site under a non-root baseUrl, as GitHub Pages serves a project site', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000 }, () => {
+  const site = siteInChromium(projectBuildDir, PROJECT_BASE_URL);
+
+  test('the landing page, a lesson and a lab load with every asset and link under the baseUrl', async () => {
+    const routes = sitemapRoutes(projectBuildDir, PROJECT_BASE_URL);
+    // Every page shares the same asset paths: these three cover the landing page, lessons (Mermaid) and labs (panels, plots).
+    const sample = ['/', '/01-architecture/', '/01-architecture/lab/'];
+    for (const route of sample) assert.ok(routes.includes(route), `${route} is not in sitemap.xml: ${routes.join(', ')}`);
+    const failures = [];
+    for (const route of sample) {
+      const problems = await loadCompletely(site, route);
+      if (problems.length) failures.push(`${route}:\n  ${problems.join('\n  ')}`);
+    }
+    assert.deepEqual(failures, [], failures.join('\n'));
+    const { page } = await site.open('/');
+    const hrefs = await page.locator('a[href^="/"]').evaluateAll((links) => links.map((link) => link.getAttribute('href')));
+    assert.deepEqual(hrefs.filter((href) => !href.startsWith(PROJECT_BASE_URL)), [], 'links that leave the baseUrl');
+    await page.close();
+  });
+
+  test('searching pg_rewind offline finds module 05', async () => {
+    await searchOpensModule05(site);
   });
 });

@@ -1,13 +1,15 @@
-// The `workshop` command line: lint, verify, test, images, up, down, clean.
+// The `workshop` command line: lint, verify, test, images, up, down, clean, ci.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { execa } from 'execa';
 import pc from 'picocolors';
 import { formatLint, lintPaths } from '../lab/lint.ts';
 import { knownMajors, matrix, parseMajorList, UsageError } from '../lab/majors.ts';
-import { cleanProjects, composeFile } from '../environment/compose.ts';
+import { cleanProjects, composeFile, environmentNames } from '../environment/compose.ts';
 import { ensureImage, imageTag } from '../image/images.ts';
 import { verify } from './verify.ts';
+import { ciCommand } from './ci.ts';
 import { curriculumDir, repoRoot } from '../paths.ts';
 
 // Exit codes: 0 pass, 1 a check failed, 2 bad input, 3 internal error.
@@ -27,8 +29,22 @@ function runLint(paths: string[]): number {
   return EXIT.pass;
 }
 
+const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+
+// Runs `docker compose` for `up`/`down` in the user's terminal; a failure is said in one line (compose printed its own error above).
+async function composeInTerminal(environment: string, major: number, args: string[]): Promise<number> {
+  const file = composeFile(environment);
+  const result = await execa('docker', ['compose', '-f', file, ...args], { stdio: 'inherit', reject: false, env: { PG_MAJOR: String(major) } });
+  if (result.exitCode === 0) return EXIT.pass;
+  console.error(pc.red(`docker compose ${args[0]} of ${environment} (PostgreSQL ${major}) failed with exit code ${result.exitCode ?? result.signal}: docker compose -f ${path.relative(process.cwd(), file)} ${args.join(' ')}`));
+  return EXIT.failed;
+}
+
+const environmentsHelp = () => environmentNames().join(', ');
+
 const program = new Command('workshop')
   .description('Verify the PostgreSQL platforms workshop: every command of every lab, run against real clusters.')
+  .version(version, '-V, --version', 'print the version of the workshop')
   .showHelpAfterError()
   .exitOverride();
 
@@ -71,41 +87,50 @@ program.command('images')
   .description('Build the per-major images that are missing or whose inputs changed (making Debian base images where no registry answers).')
   .addOption(pgOption())
   .option('--force', 'rebuild even when the inputs did not change', false)
-  .action(async (options: { pg?: string; force: boolean }) => {
+  .option('--verbose', 'print every line of the build, not only one per Dockerfile step', false)
+  .action(async (options: { pg?: string; force: boolean; verbose: boolean }) => {
     for (const major of parseMajorList(options.pg)) {
-      const result = await ensureImage(major, log, { force: options.force });
+      const result = await ensureImage(major, log, { force: options.force, verbose: options.verbose });
       if (!result.built) log(`${result.tag}: up to date`);
     }
   });
 
 program.command('up')
   .description('Start an environment for your own work through a lab (builds its image first if needed).')
-  .argument('<environment>', 'single, replication, patroni or platform')
+  .argument('<environment>', environmentsHelp())
   .addOption(pgOption())
   .action(async (environment: string, options: { pg?: string }) => {
     const [major] = parseMajorList(options.pg);
-    const file = composeFile(environment);
+    composeFile(environment);
     await ensureImage(major!, log);
     log(`starting ${environment} on PostgreSQL ${major} (${imageTag(major!)})`);
-    await execa('docker', ['compose', '-f', file, 'up', '--detach', '--wait', '--wait-timeout', '300'], { stdio: 'inherit', env: { PG_MAJOR: String(major) } });
+    process.exitCode = await composeInTerminal(environment, major!, ['up', '--detach', '--wait', '--wait-timeout', '300']);
+    if (process.exitCode !== EXIT.pass) {
+      // Left as it is so its containers can be looked at (`docker compose ps`, `logs`).
+      console.error(`Look at it in environments/${environment} with PG_MAJOR=${major} docker compose ps / logs; remove it with: npx workshop down ${environment} --pg ${major}`);
+      return;
+    }
     console.log(`\n${environment} is ready. In a terminal:\n  cd environments/${environment}\n  export PG_MAJOR=${major}\n  docker compose ps\nStop it with: npx workshop down ${environment}${major === matrix().defaultMajor ? '' : ` --pg ${major}`}`);
   });
 
 program.command('down')
   .description('Stop an environment started with `up` and remove its volumes.')
-  .argument('<environment>', 'single, replication, patroni or platform')
+  .argument('<environment>', environmentsHelp())
   .addOption(pgOption())
   .action(async (environment: string, options: { pg?: string }) => {
     const [major] = parseMajorList(options.pg);
-    await execa('docker', ['compose', '-f', composeFile(environment), 'down', '--volumes', '--remove-orphans', '--timeout', '5'], { stdio: 'inherit', env: { PG_MAJOR: String(major) } });
+    process.exitCode = await composeInTerminal(environment, major!, ['down', '--volumes', '--remove-orphans', '--timeout', '5']);
   });
 
 program.command('clean')
   .description('Remove every container, network and volume the harness labelled (workshop.harness=true), from any run.')
-  .action(async () => {
-    const removed = await cleanProjects();
+  .option('--evidence <dir>', 'first keep each project\'s container logs and Patroni\'s view in <dir>/<project> (CI: after a timeout killed verify)')
+  .action(async (options: { evidence?: string }) => {
+    const removed = await cleanProjects('', options.evidence && path.resolve(options.evidence));
     log(removed.length > 0 ? `removed: ${removed.join(', ')}` : 'nothing to remove');
   });
+
+program.addCommand(ciCommand());
 
 try {
   await program.parseAsync(process.argv);

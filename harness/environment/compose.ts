@@ -1,7 +1,8 @@
 // Compose projects of the harness: unique names, teardown with volumes, evidence, cleanup by label.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { UsageError } from '../lab/majors.ts';
 import { environmentsDir, repoRoot } from '../paths.ts';
 
 // Every container, network and volume of an environment carries this label (environments/*/compose.yaml).
@@ -16,9 +17,20 @@ export interface ComposeProject {
   major: number;
 }
 
+// The environments an attendee can start: the folders of environments/ that hold a compose.yaml.
+export function environmentNames(): string[] {
+  return readdirSync(environmentsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(path.join(environmentsDir, entry.name, 'compose.yaml')))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+// The compose file of an environment; an unknown name is the user's mistake (exit 2), listed against the known ones.
 export function composeFile(environment: string): string {
   const file = path.join(environmentsDir, environment, 'compose.yaml');
-  if (!existsSync(file)) throw new Error(`Environment \`${environment}\`: ${file} does not exist; expected one of the folders under environments/ with a compose.yaml`);
+  if (!/^[\w-]+$/.test(environment) || !existsSync(file)) {
+    throw new UsageError(`Environment \`${environment}\`: no such environment; expected one of ${environmentNames().join(', ')} (the folders of environments/ with a compose.yaml)`);
+  }
   return file;
 }
 

@@ -62,8 +62,35 @@ export async function ensureBase(suite: string, log: (line: string) => void): Pr
   return true;
 }
 
-// Builds the image of a major unless one with the same inputs exists.
-export async function ensureImage(major: number, log: (line: string) => void, options: { force?: boolean } = {}): Promise<ImageResult> {
+// A line the classic builder prints as it starts each Dockerfile instruction: `Step 3/14 : RUN apt-get …`.
+const STEP_LINE = /^Step \d+\/\d+ : /;
+const HEARTBEAT_MS = 30_000;
+
+// Follows a classic build's output: a line per Dockerfile step with the time since the start, and every
+// `heartbeatMs` a line naming the step still running (the package step is silent for a minute or more).
+// With `verbose`, every line instead.
+export async function followBuild(lines: AsyncIterable<string>, log: (line: string) => void, options: { verbose?: boolean; heartbeatMs?: number } = {}): Promise<void> {
+  const started = Date.now();
+  const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
+  let step = { name: '', since: started };
+  const heartbeat = setInterval(() => {
+    if (step.name && !options.verbose) log(`[${seconds(started)}] still on ${step.name} (${seconds(step.since)})`);
+  }, options.heartbeatMs ?? HEARTBEAT_MS);
+  try {
+    for await (const line of lines) {
+      if (options.verbose) log(line);
+      if (!STEP_LINE.test(line)) continue;
+      step = { name: line.split(' : ')[0]!, since: Date.now() };
+      if (!options.verbose) log(`[${seconds(started)}] ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
+    }
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+// Builds the image of a major unless one with the same inputs exists. The build streams a line per
+// Dockerfile step (every line with `verbose`), so a first build is never minutes of silence.
+export async function ensureImage(major: number, log: (line: string) => void, options: { force?: boolean; verbose?: boolean } = {}): Promise<ImageResult> {
   const info = majorInfo(major);
   const tag = imageTag(major);
   const hash = inputsHash(major);
@@ -72,17 +99,17 @@ export async function ensureImage(major: number, log: (line: string) => void, op
     return { major, tag, built: false, baseMade: false, seconds: 0 };
   }
   const baseMade = await ensureBase(info.suite, log);
-  log(`${tag}: building (PostgreSQL ${major} on Debian ${info.suite}, inputs ${hash})`);
-  const build = await execa('docker', [
-    'build', '--build-arg', `DEBIAN_SUITE=${info.suite}`, '--build-arg', `PG_MAJOR=${major}`,
-    '--label', `${INPUTS_LABEL}=${hash}`, '-t', tag, imageDir,
-  ], { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
-  if (build.exitCode !== 0) {
-    throw new Error(`Building ${tag} failed with exit code ${build.exitCode}: docker build ${imageDir}\n${build.all?.split('\n').slice(-40).join('\n')}`);
+  log(`${tag}: building (PostgreSQL ${major} on Debian ${info.suite}, inputs ${hash}); this takes a few minutes the first time`);
+  const args = ['build', '--build-arg', `DEBIAN_SUITE=${info.suite}`, '--build-arg', `PG_MAJOR=${major}`, '--label', `${INPUTS_LABEL}=${hash}`, '-t', tag, imageDir];
+  // The classic builder (no BuildKit) uses the local base image made above as it is, and prints plain lines.
+  const build = execa('docker', args, { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
+  await followBuild(build.iterable({ from: 'all' }), (line) => log(`${tag}: ${line}`), { verbose: options.verbose });
+  const result = await build;
+  if (result.exitCode !== 0) {
+    throw new Error(`Building ${tag} failed with exit code ${result.exitCode}: docker ${args.join(' ')}\n${result.all?.split('\n').slice(-40).join('\n')}`);
   }
-  const seconds = (Date.now() - started) / 1000;
-  log(`${tag}: built in ${seconds.toFixed(0)} s`);
-  return { major, tag, built: true, baseMade, seconds };
+  log(`${tag}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { major, tag, built: true, baseMade, seconds: (Date.now() - started) / 1000 };
 }
 
 // The versions of the software inside a major's image, for the report's "verified on" line.

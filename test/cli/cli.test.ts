@@ -1,7 +1,14 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { allLabs } from '../../harness/lab/catalog.ts';
+import { knownMajors } from '../../harness/lab/majors.ts';
 import { repoRoot } from '../../harness/paths.ts';
+
+// Each call starts Node with tsx: seconds each on a loaded 2-core machine; tests making several get this budget.
+const SEVERAL_CALLS_MS = 90_000;
 
 const workshop = (...args: string[]) => execa(path.join(repoRoot, 'bin', 'workshop.mjs'), args, { cwd: repoRoot, reject: false, env: { NO_COLOR: '1' } });
 
@@ -32,4 +39,78 @@ describe('the workshop CLI', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain("unknown command 'frobnicate'");
   });
+
+  test('up and down of an unknown environment exit 2 listing the environments, before touching Docker', async () => {
+    for (const command of ['up', 'down']) {
+      const result = await workshop(command, 'singel');
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr.trim()).toBe('Environment `singel`: no such environment; expected one of patroni, platform, replication, single (the folders of environments/ with a compose.yaml)');
+    }
+  }, SEVERAL_CALLS_MS);
+
+  test('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const result = await workshop('--version');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  test('ci plan prints shards covering every lab on every major its front matter lists, with the image cache key', async () => {
+    const result = await workshop('ci', 'plan');
+    expect(result.exitCode, result.stderr).toBe(0);
+    const plan = JSON.parse(result.stdout) as { majors: { pg: number; image: string; key: string }[]; shards: { name: string; pg: number; labs: string[]; key: string }[] };
+    expect(plan.majors.map((m) => m.pg)).toEqual(knownMajors());
+    for (const major of plan.majors) expect(major.key).toMatch(new RegExp(`^workshop-postgres-${major.pg}-[0-9a-f]{16}$`));
+    const planned = plan.shards.flatMap((shard) => shard.labs.map((id) => `${id}@${shard.pg}`)).sort();
+    const expected = allLabs().flatMap((lab) => lab.document.frontMatter!.majors.map((major) => `${lab.id}@${major}`)).sort();
+    expect(planned).toEqual(expected);
+    expect(plan.shards.length).toBeLessThanOrEqual(19);
+    for (const shard of plan.shards) expect(shard.key).toBe(plan.majors.find((m) => m.pg === shard.pg)!.key);
+  });
+
+  test('ci plan --github-output appends majors= and shards= for the workflow', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cli-plan-'));
+    try {
+      const output = path.join(dir, 'output');
+      const result = await execa(path.join(repoRoot, 'bin', 'workshop.mjs'), ['ci', 'plan', '--github-output', '--max-jobs', '3'], { cwd: repoRoot, reject: false, env: { GITHUB_OUTPUT: output } });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const lines = readFileSync(output, 'utf8').trim().split('\n');
+      expect(lines.map((line) => line.split('=')[0])).toEqual(['majors', 'shards']);
+      expect(JSON.parse(lines[1]!.slice('shards='.length))).toHaveLength(3);
+      const bad = await workshop('ci', 'plan', '--max-jobs', 'many');
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr).toContain('--max-jobs: expected a positive integer, found `many`');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, SEVERAL_CALLS_MS);
+
+  test('ci merge-reports merges the shards\' artifact folders into pg<major>.json, and ci summary prints their table', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cli-merge-'));
+    try {
+      const lab = (id: string, status: string, startedAt: string) => ({ id, title: id, file: `curriculum/${id}/lab.md`, major: 18, status, startedAt, durationMs: 2000, steps: [], stepsNotRun: [], measurements: [], series: [], errors: [] });
+      const report = (runId: string, endedAt: string, labs: unknown[]) => ({ schemaVersion: 1, runId, major: 18, versions: { postgres: '18.6' }, startedAt: endedAt, endedAt, status: 'passed', host: { platform: 'Linux', cpus: 4, memoryGiB: 16, node: 'v24' }, labs });
+      for (const [shard, content] of [
+        ['report-pg18-1', report('a', '2026-12-07T10:00:00Z', [lab('01-a', 'passed', '2026-12-07T09:59:00Z')])],
+        ['report-pg18-2', report('b', '2026-12-07T10:05:00Z', [lab('02-b', 'failed', '2026-12-07T10:01:00Z')])],
+      ] as const) {
+        mkdirSync(path.join(dir, 'in', shard), { recursive: true });
+        writeFileSync(path.join(dir, 'in', shard, 'pg18.json'), JSON.stringify(content));
+      }
+      const merge = await workshop('ci', 'merge-reports', '--out', path.join(dir, 'out'), path.join(dir, 'in'));
+      expect(merge.exitCode, merge.stderr).toBe(0);
+      expect(readdirSync(path.join(dir, 'out'))).toEqual(['pg18.json']);
+      const merged = JSON.parse(readFileSync(path.join(dir, 'out', 'pg18.json'), 'utf8')) as { labs: { id: string; status: string }[]; status: string };
+      expect([merged.status, merged.labs.map((l) => `${l.id}:${l.status}`)]).toEqual(['failed', ['01-a:passed', '02-b:failed']]);
+      const summary = await workshop('ci', 'summary', path.join(dir, 'out'), path.join(dir, 'never-written'));
+      expect(summary.exitCode, summary.stderr).toBe(0);
+      expect(summary.stdout).toContain('### Labs: 1 passed, 1 failed');
+      expect(summary.stdout).toContain('| PostgreSQL 18.6 | 02-b | ❌ failed | 0/0 | 2.0 s |  |  |');
+      const missing = await workshop('ci', 'merge-reports', '--out', path.join(dir, 'out2'), path.join(dir, 'nope'));
+      expect(missing.exitCode).toBe(2);
+      expect(missing.stderr).toContain(`${path.join(dir, 'nope')}: no such file or folder`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, SEVERAL_CALLS_MS);
 });

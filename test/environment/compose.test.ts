@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { composeEnv, composeFile, projectName } from '../../harness/environment/compose.ts';
+import { composeEnv, composeFile, environmentNames, projectName } from '../../harness/environment/compose.ts';
+import { UsageError } from '../../harness/lab/majors.ts';
 
 describe('compose projects of the harness', () => {
   test('names are valid compose project names, unique per run, lab and major', () => {
@@ -12,7 +13,13 @@ describe('compose projects of the harness', () => {
   });
 
   test('an unknown environment is named with the folders that exist', () => {
-    expect(() => composeFile('atlantis')).toThrow(/Environment `atlantis`: .*environments\/atlantis\/compose.yaml does not exist/);
+    expect(() => composeFile('atlantis')).toThrow('Environment `atlantis`: no such environment; expected one of patroni, platform, replication, single');
+    expect(() => composeFile('../single')).toThrow(UsageError);
     expect(composeFile('single')).toMatch(/environments\/single\/compose.yaml$/);
+  });
+
+  test('the environments are the folders of environments/ with a compose.yaml', () => {
+    // image/ and config/ hold no compose.yaml: they are not environments.
+    expect(environmentNames()).toEqual(['patroni', 'platform', 'replication', 'single']);
   });
 });

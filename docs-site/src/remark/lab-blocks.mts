@@ -132,7 +132,8 @@ function versionTabs(variants: LabBlock[], labMajors: number[], matrix: Matrix, 
     return jsx('TabItem', { value: String(major), label: `PostgreSQL ${major}` }, [present(variant, terminals, true)]);
   });
   const defaultValue = majors.includes(matrix.defaultMajor) ? matrix.defaultMajor : majors.at(-1)!;
-  return jsx('Tabs', { groupId: 'pg', defaultValue: String(defaultValue), className: 'pg-tabs' }, items);
+  // `queryString: 'pg'` makes the choice a link: `…/lab/?pg=15` opens every tab on PostgreSQL 15.
+  return jsx('Tabs', { groupId: 'pg', queryString: 'pg', defaultValue: String(defaultValue), className: 'pg-tabs' }, items);
 }
 
 function labMajors(file: VFile, matrix: Matrix): number[] {
