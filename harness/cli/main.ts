@@ -10,6 +10,8 @@ import { cleanProjects, composeFile, environmentNames } from '../environment/com
 import { ensureImage, imageTag } from '../image/images.ts';
 import { verify } from './verify.ts';
 import { ciCommand } from './ci.ts';
+import { buildAgenda, CORE_BUDGET_MINUTES, formatAgenda } from '../agenda/agenda.ts';
+import { formatProblem } from '../lab/model.ts';
 import { curriculumDir, repoRoot } from '../paths.ts';
 
 // Exit codes: 0 pass, 1 a check failed, 2 bad input, 3 internal error.
@@ -81,6 +83,23 @@ program.command('test')
     }
     if (options.unitOnly) return;
     process.exitCode = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') });
+  });
+
+program.command('agenda')
+  .description('The 3-hour core path: attendee time per section of every lesson and lab (prose, commands typed, measured step time), failing when the core path is over its budget.')
+  .addOption(new Option('--pg <major>', `the major whose reports give the measured step times; default ${matrix().defaultMajor}`))
+  .option('--all', 'list deep-dive sections too', false)
+  .option('--json', 'print the agenda as JSON', false)
+  .action((options: { pg?: string; all: boolean; json: boolean }) => {
+    const [major] = parseMajorList(options.pg);
+    const agenda = buildAgenda(major!);
+    console.log(options.json ? JSON.stringify(agenda, null, 2) : formatAgenda(agenda, { all: options.all }));
+    if (agenda.problems.length > 0) {
+      console.error(agenda.problems.map(formatProblem).join('\n'));
+      process.exitCode = EXIT.usage;
+    } else if (agenda.coreMinutes > CORE_BUDGET_MINUTES) {
+      process.exitCode = EXIT.failed;
+    }
   });
 
 program.command('images')

@@ -1,7 +1,8 @@
 // `workshop lint`: every lesson and lab under the given paths, each problem as `file:line:col message`.
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseLabFile } from './parse.ts';
+import { pageSections } from '../agenda/agenda.ts';
 import { formatProblem, type Problem } from './model.ts';
 import { curriculumDir, labsDir, relativeToRepo } from '../paths.ts';
 
@@ -16,6 +17,8 @@ export function lintPaths(paths: string[] = [curriculumDir]): LintResult {
   for (const file of files) {
     const doc = parseLabFile(file);
     problems.push(...doc.problems);
+    // The agenda's marks: deep dives that name real sections, and no core section after a deep dive in a lab.
+    if (file.startsWith(curriculumDir + path.sep)) problems.push(...pageSections(readFileSync(file, 'utf8'), file).problems);
     // A lab page without its executable spec would put untested commands on the site.
     if (doc.frontMatter?.kind === 'lab' && file.startsWith(curriculumDir + path.sep)) {
       const spec = path.join(labsDir, `${doc.frontMatter.id}.spec.ts`);
