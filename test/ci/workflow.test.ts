@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { knownMajors } from '../../harness/lab/majors.ts';
 import { repoRoot } from '../../harness/paths.ts';
 
-interface Step { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown> }
+interface Step { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string> }
 interface Job { 'runs-on': string; needs?: string | string[]; strategy?: { matrix: Record<string, unknown[]> }; steps: Step[]; 'timeout-minutes'?: number }
 interface Workflow { name: string; on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> }
 
@@ -36,6 +36,11 @@ describe('the verify workflow', () => {
     const steps = workflow.jobs.verify!.steps;
     const runs = steps.map((s) => s.run).filter(Boolean);
     expect(runs).toContain('npx workshop verify --pg ${{ matrix.pg }}');
+    // The component tests run on the same major, after its image is built and before the labs.
+    const components = steps.findIndex((s) => s.run === 'npx vitest run --project components');
+    expect(steps[components]?.env).toEqual({ WORKSHOP_PG: '${{ matrix.pg }}' });
+    expect(components).toBeGreaterThan(steps.findIndex((s) => s.run === 'npx workshop images --pg ${{ matrix.pg }}'));
+    expect(components).toBeLessThan(steps.findIndex((s) => s.run === 'npx workshop verify --pg ${{ matrix.pg }}'));
     const report = steps.find((s) => s.name === 'keep the report')!;
     expect(report.if).toBe('always()');
     expect(report.with!.path).toBe('reports/pg${{ matrix.pg }}.json');

@@ -66,10 +66,17 @@ export class Node {
     return client;
   }
 
-  // Its address on the cluster's network (what inet_server_addr() says there).
+  // Its address on the cluster's network, its only one (what inet_server_addr() says).
   async networkAddress(): Promise<string> {
-    const result = await execa('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', this.id]);
-    return result.stdout.trim().split(' ')[0]!;
+    const result = await execa('docker', ['inspect', '--format', '{{json .NetworkSettings.Networks}}', this.id]);
+    const networks = Object.values(JSON.parse(result.stdout) as Record<string, { IPAddress: string }>);
+    if (networks.length !== 1 || !networks[0]!.IPAddress) throw new Error(`${this.name}: expected one network with an address, found ${result.stdout}`);
+    return networks[0]!.IPAddress;
+  }
+
+  // The password of postgres, for a client outside the cluster (PrimaryConnector's open).
+  get password(): string {
+    return this.secrets.postgres;
   }
 
   // Runs a command in the container; throws with the command, exit code, stdout and stderr.
@@ -111,10 +118,9 @@ export class Cluster implements AsyncDisposable {
   }
 
   private container(name: string): GenericContainer {
-    return new PublishedOnLoopback(this.image)
+    return new OnClusterNetwork(this.image, this.network.getName(), name)
       .withLabels(runLabels(this.run))
       .withNetwork(this.network)
-      .withNetworkAliases(name)
       .withHostname(name)
       .withSharedMemorySize(256 * 1024 * 1024)
       .withStartupTimeout(120_000);
@@ -177,12 +183,20 @@ export class Cluster implements AsyncDisposable {
   }
 }
 
-// testcontainers publishes ports on every interface; the project's rule is 127.0.0.1 only.
-class PublishedOnLoopback extends GenericContainer {
+// Two adjustments to testcontainers' defaults, made before the container is created:
+// - it publishes ports on every interface; the project's rule is 127.0.0.1 only;
+// - `withNetworkAliases` would also attach the container to Docker's default bridge (shared with
+//   every other container of the machine); the alias is given on the cluster's network alone.
+class OnClusterNetwork extends GenericContainer {
+  constructor(image: string, private readonly networkName: string, private readonly alias: string) {
+    super(image);
+  }
+
   protected override async beforeContainerCreated(): Promise<void> {
     for (const bindings of Object.values(this.hostConfig.PortBindings ?? {}) as { HostIp?: string }[][]) {
       for (const binding of bindings) binding.HostIp = '127.0.0.1';
     }
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [this.networkName]: { Aliases: [this.alias] } } };
   }
 }
 

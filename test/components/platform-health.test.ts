@@ -1,0 +1,164 @@
+// platform-health (environments/image/bin) reading a real primary and streaming replica: every
+// PostgreSQL signal healthy, then with injected problems (an idle-in-transaction session holding
+// the xmin horizon, a replica whose replay is paused, no primary, a replica behind the primary
+// endpoint, pg_stat_statements missing), each line compared with what the server itself says.
+// The HTTP signals (Patroni, HAProxy) are read from canned answers in test/image/platform-health.test.ts.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type pg from 'pg';
+import { pollQueryUntil, pollUntil, queryValue, waitForReplay } from '../../harness/index.ts';
+import { Cluster, type Node } from './support/cluster.ts';
+
+const SQL_SIGNALS = ['primary', 'connections', 'long-transactions', 'xmin-horizon', 'replication', 'checkpoints', 'autovacuum', 'statements'];
+
+let cluster: Cluster;
+let pg1: Node;
+let pg2: Node;
+let client: Node;
+let primary: pg.Client;
+let addresses: { pg1: string; pg2: string };
+
+beforeAll(async () => {
+  cluster = await Cluster.create();
+  pg1 = await cluster.primary('pg1');
+  pg2 = await cluster.replica('pg2', pg1);
+  client = await cluster.client('client', 'pg1');
+  primary = await pg1.connect();
+  addresses = { pg1: await pg1.networkAddress(), pg2: await pg2.networkAddress() };
+});
+
+afterAll(async () => {
+  await primary?.end().catch(() => undefined);
+  await cluster?.stop();
+});
+
+interface Health {
+  status: number;
+  stdout: string;
+  stderr: string;
+  lines: Map<string, string>;
+}
+
+// Runs platform-health in the client container (PGHOST=pg1 unless `env` says otherwise).
+async function health(args: string[] = [], env: Record<string, string> = {}): Promise<Health> {
+  const result = await client.container.exec(['platform-health', '--only', SQL_SIGNALS.join(','), '--replicas', '1', ...args], { env });
+  const lines = new Map<string, string>();
+  for (const line of result.stdout.split('\n')) {
+    const m = /^(OK|WARN|CRIT) +(\S+) +(.*)$/.exec(line);
+    if (m) lines.set(m[2]!, `${m[1]} ${m[3]}`);
+  }
+  return { status: result.exitCode, stdout: result.stdout, stderr: result.stderr, lines };
+}
+
+const show = (h: Health) => `exit ${h.status}\n${h.stdout}\n${h.stderr}`;
+
+describe('a healthy primary and replica', () => {
+  test('every signal OK, exit 0, and each line says what the server says', async () => {
+    const h = await health();
+    expect([...h.lines.keys()], show(h)).toEqual(SQL_SIGNALS);
+    expect([...h.lines.values()].filter((l) => !l.startsWith('OK')), show(h)).toEqual([]);
+    expect(h.stdout).toMatch(/^platform-health: OK \(8 OK, 0 WARN, 0 CRIT\)$/m);
+    expect(h.status).toBe(0);
+
+    const version = await queryValue(primary, "select split_part(current_setting('server_version'), ' ', 1)");
+    expect(h.lines.get('primary')).toBe(`OK pg1:5432 reaches ${addresses.pg1}, writable, PostgreSQL ${version}`);
+    const maxConnections = await queryValue(primary, "select current_setting('max_connections')");
+    expect(h.lines.get('connections')).toMatch(new RegExp(`^OK \\d+ of max_connections ${maxConnections} \\(\\d+%\\): \\d+ active, \\d+ idle, 0 idle in transaction$`));
+    expect(h.lines.get('long-transactions')).toBe('OK no transaction open');
+    expect(h.lines.get('replication')).toMatch(/^OK 1 of 1 replicas, replay lag: pg2 \d+(\.\d)? (B|kB) \d+\.\d s \(streaming\)$/);
+    const workers = await queryValue(primary, "select current_setting('autovacuum_max_workers')");
+    expect(h.lines.get('autovacuum')).toMatch(new RegExp(`^OK \\d+ of ${workers} workers busy.*; oldest datfrozenxid \\d+ transactions old$`));
+    const counters = (await queryValue(primary, "select current_setting('server_version_num')::int >= 170000")) === 'true'
+      ? await queryValue(primary, "select num_timed || ' timed, ' || num_requested || ' requested' from pg_stat_checkpointer")
+      : await queryValue(primary, "select checkpoints_timed || ' timed, ' || checkpoints_req || ' requested' from pg_stat_bgwriter");
+    expect(h.lines.get('checkpoints')).toMatch(new RegExp(`^OK ${counters}, last \\d+ s ago; WAL since then .+/s\\)$`));
+    expect(h.lines.get('statements')).toMatch(/^OK top by total time \(\d+%\): \d+ calls, mean \d+(\.\d+)? ms: .+$/);
+  });
+});
+
+describe('injected problems', () => {
+  test('an idle-in-transaction session: long-transactions and xmin-horizon name its pid and application', async () => {
+    const idle = await pg1.connect('forgotten');
+    try {
+      await idle.query('begin');
+      const pid = await queryValue(idle, 'select pg_backend_pid()');
+      const xid = Number(await queryValue(idle, 'select txid_current()'));
+      // Later transactions make its xid old: three of them (each takes an xid).
+      for (let i = 0; i < 3; i++) await primary.query('select txid_current()');
+      // Open for at least a second (the threshold below), by the server's own clock.
+      await pollQueryUntil(primary, `select now() - xact_start >= interval '1 second' from pg_stat_activity where pid = ${pid}`, 'true', { timeoutMs: 10_000 });
+      const h = await health(['--xact-seconds-warn', '1', '--xmin-age-warn', '3']);
+      expect(h.lines.get('long-transactions'), show(h)).toMatch(new RegExp(`^WARN oldest open for \\d+ s: pid ${pid} \\(idle in transaction, application forgotten\\); 1 idle in transaction$`));
+      const age = Number(await queryValue(primary, `select age('${xid}'::xid)`));
+      const line = h.lines.get('xmin-horizon')!;
+      const held = /^WARN oldest xmin (\d+) transactions old, held by backend pid (\d+) \(idle in transaction, application forgotten\)$/.exec(line);
+      expect(held, line).not.toBeNull();
+      expect(held![2]).toBe(pid);
+      expect(Number(held![1])).toBeGreaterThanOrEqual(3);
+      expect(Number(held![1])).toBeLessThanOrEqual(age);
+      expect(h.lines.get('connections')).toMatch(/, 1 idle in transaction$/);
+      expect(h.status).toBe(1);
+      // The same session under the default thresholds (60 s, a million transactions) is fine.
+      expect((await health()).lines.get('long-transactions')).toMatch(/^OK oldest open for \d+ s: pid /);
+    } finally {
+      await idle.end();
+    }
+    expect((await health()).lines.get('long-transactions')).toBe('OK no transaction open');
+  });
+
+  test('a replica with replay paused falls behind by the WAL written since: WARN, then CRIT past the crit threshold', async () => {
+    await using replica = await pg2.connect();
+    await replica.query('select pg_wal_replay_pause()');
+    try {
+      await pollQueryUntil(replica, 'select pg_get_wal_replay_pause_state()', 'paused', { timeoutMs: 10_000 });
+      await primary.query('create table if not exists filler (id int, pad text)');
+      await primary.query("insert into filler select g, repeat('x', 500) from generate_series(1, 8000) g");
+      // The lag the primary sees once the replica has received (not replayed) all of it.
+      const lag = await pollUntil('pg2 to receive the WAL written while paused', () => queryValue(primary, "select (case when flush_lsn = pg_current_wal_lsn() then pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) end)::bigint from pg_stat_replication where application_name = 'pg2'"), (v) => v !== null, { timeoutMs: 15_000 });
+      expect(Number(lag)).toBeGreaterThan(2 * 1024 ** 2);
+      const warn = await health(['--lag-bytes-warn', '1048576', '--lag-bytes-crit', String(1024 ** 3)]);
+      const line = warn.lines.get('replication')!;
+      const m = /^WARN 1 of 1 replicas, replay lag: pg2 (\d+\.\d) MB \d+\.\d s \(streaming\)$/.exec(line);
+      expect(m, show(warn)).not.toBeNull();
+      // platform-health's figure is the primary's pg_stat_replication, read a moment later.
+      expect(Math.abs(Number(m![1]) - Number(lag) / 1024 ** 2)).toBeLessThanOrEqual(0.2);
+      expect(warn.status).toBe(1);
+      const crit = await health(['--lag-bytes-crit', '1048576']);
+      expect(crit.lines.get('replication'), show(crit)).toMatch(/^CRIT 1 of 1 replicas, replay lag: pg2 \d+\.\d MB/);
+      expect(crit.status).toBe(2);
+    } finally {
+      await replica.query('select pg_wal_replay_resume()');
+    }
+    await waitForReplay(primary, 'pg2');
+    expect((await health()).lines.get('replication')).toMatch(/^OK 1 of 1 replicas/);
+  });
+
+  test('no server at PGHOST: primary CRIT with the connection error, the other signals cannot be read, exit 2', async () => {
+    const h = await health([], { PGHOST: 'pg9' });
+    expect(h.lines.get('primary'), show(h)).toMatch(/^CRIT no connection to pg9:5432: could not translate host name "pg9" to address/);
+    for (const signal of SQL_SIGNALS.slice(1)) expect(h.lines.get(signal)).toBe('WARN cannot read (no writable primary at pg9:5432: see the primary line)');
+    expect(h.status).toBe(2);
+    expect((await health(['--unreadable', 'CRIT'], { PGHOST: 'pg9' })).lines.get('connections')).toMatch(/^CRIT cannot read/);
+  });
+
+  test('the primary endpoint reaching a replica is CRIT', async () => {
+    const h = await health([], { PGHOST: 'pg2' });
+    expect(h.lines.get('primary'), show(h)).toBe(`CRIT pg2:5432 reaches ${addresses.pg2}, a replica (read-only): writes fail`);
+    expect(h.status).toBe(2);
+  });
+
+  test('more connections than the threshold: WARN with the share of max_connections', async () => {
+    const h = await health(['--connections-warn', '1', '--connections-crit', '100']);
+    expect(h.lines.get('connections'), show(h)).toMatch(/^WARN \d+ of max_connections \d+ \([1-9]\d*%\)/);
+  });
+
+  test('pg_stat_statements missing: statements cannot be read, and says how to fix it', async () => {
+    await primary.query('drop extension pg_stat_statements');
+    try {
+      const h = await health();
+      expect(h.lines.get('statements'), show(h)).toBe('WARN cannot read pg_stat_statements: the extension is not created in database postgres (create extension pg_stat_statements)');
+      expect(h.status).toBe(1);
+    } finally {
+      await primary.query('create extension pg_stat_statements');
+    }
+  });
+});
