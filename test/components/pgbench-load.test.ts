@@ -78,7 +78,8 @@ test('its server killed and started again: restart records, then progress again 
   const busy = load.samples.filter((s) => s.tps > 0);
   expect(busy.filter((s) => s.at < killedAt).length).toBeGreaterThanOrEqual(2);
   expect(busy.filter((s) => s.at > startedAt).length).toBeGreaterThanOrEqual(2);
-  expect(busy.filter((s) => s.at > killedAt + 1000 && s.at < startedAt)).toEqual([]);
+  // (A sample ends up to a second after the transactions it counts, and the kill takes a moment.)
+  expect(busy.filter((s) => s.at > killedAt + 2000 && s.at < startedAt)).toEqual([]);
   expect(load.summary).toMatchObject({ duration_s: 25, runs: load.restarts.length + 1, restarts: load.restarts.length, samples: load.samples.length, last_exit: 0 });
   expect(load.summary!.elapsed_s).toBeGreaterThanOrEqual(25);
 });
