@@ -2,10 +2,11 @@
 // PostgreSQL signal healthy, then with injected problems (an idle-in-transaction session holding
 // the xmin horizon, a replica whose replay is paused, no primary, a replica behind the primary
 // endpoint, pg_stat_statements missing), each line compared with what the server itself says.
-// The HTTP signals (Patroni, HAProxy) are read from canned answers in test/image/platform-health.test.ts.
+// PgBouncer's signal is read from a real PgBouncer in front of the primary. The HTTP signals
+// (Patroni, HAProxy) are read from canned answers in test/image/platform-health.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type pg from 'pg';
-import { pollQueryUntil, pollUntil, queryValue, waitForReplay } from '../../harness/index.ts';
+import { connect, pollQueryUntil, pollUntil, queryValue, waitForReplay } from '../../harness/index.ts';
 import { Cluster, type Node } from './support/cluster.ts';
 
 const SQL_SIGNALS = ['primary', 'connections', 'long-transactions', 'xmin-horizon', 'replication', 'checkpoints', 'autovacuum', 'statements'];
@@ -14,6 +15,7 @@ let cluster: Cluster;
 let pg1: Node;
 let pg2: Node;
 let client: Node;
+let pgbouncer: Node;
 let primary: pg.Client;
 let addresses: { pg1: string; pg2: string };
 
@@ -22,6 +24,7 @@ beforeAll(async () => {
   pg1 = await cluster.primary('pg1');
   pg2 = await cluster.replica('pg2', pg1);
   client = await cluster.client('client', 'pg1');
+  pgbouncer = await cluster.pgbouncer('pgbouncer', 'pg1', 1);
   primary = await pg1.connect();
   addresses = { pg1: await pg1.networkAddress(), pg2: await pg2.networkAddress() };
 });
@@ -39,8 +42,8 @@ interface Health {
 }
 
 // Runs platform-health in the client container (PGHOST=pg1 unless `env` says otherwise).
-async function health(args: string[] = [], env: Record<string, string> = {}): Promise<Health> {
-  const result = await client.container.exec(['platform-health', '--only', SQL_SIGNALS.join(','), '--replicas', '1', ...args], { env });
+async function health(args: string[] = [], env: Record<string, string> = {}, signals = SQL_SIGNALS): Promise<Health> {
+  const result = await client.container.exec(['platform-health', '--only', signals.join(','), '--replicas', '1', ...args], { env });
   const lines = new Map<string, string>();
   for (const line of result.stdout.split('\n')) {
     const m = /^(OK|WARN|CRIT) +(\S+) +(.*)$/.exec(line);
@@ -170,5 +173,26 @@ describe('injected problems', () => {
     } finally {
       await primary.query('create extension pg_stat_statements');
     }
+  });
+
+  test('PgBouncer: a client waiting for the pool\'s only server connection is WARN with how long it waited', async () => {
+    const env = { PLATFORM_HEALTH_PGBOUNCER: 'pgbouncer:6432' };
+    const address = await pgbouncer.address(6432);
+    await using holder = await connect(address, { password: pg1.password });
+    await using waiter = await connect(address, { password: pg1.password });
+    // Transaction pooling, one server connection: an open transaction keeps it, the next client queues.
+    await holder.query('begin');
+    await holder.query('select 1');
+    const waiting = waiter.query('select 1');
+    try {
+      const h = await pollUntil('platform-health to see a client waiting a second', () => health([], env, ['pgbouncer']), (r) => r.lines.get('pgbouncer')?.startsWith('WARN') ?? false, { timeoutMs: 20_000, intervalMs: 200 });
+      expect(h.lines.get('pgbouncer'), show(h)).toMatch(/^WARN 1 pools: \d+ clients active, 1 waiting \(longest [1-4]\.\d s\); servers 1 active, 0 idle$/);
+      expect(h.status).toBe(1);
+    } finally {
+      await holder.query('commit');
+      await waiting;
+    }
+    const after = await health([], env, ['pgbouncer']);
+    expect(after.lines.get('pgbouncer'), show(after)).toMatch(/^OK 1 pools: \d+ clients active, 0 waiting \(longest 0\.0 s\); servers 0 active, 1 idle$/);
   });
 });

@@ -3,6 +3,7 @@
 // primary` for a primary, `pg-node supervise` + pg_basebackup + `pg-ctl start` for a streaming
 // replica, the shared configuration of environments/config mounted at /etc/workshop.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { GenericContainer, getContainerRuntimeClient, StartedNetwork, Wait, type StartedTestContainer } from 'testcontainers';
@@ -51,11 +52,12 @@ export class Node {
     return this.container.getId();
   }
 
-  // Where its 5432 is published on the host now (a container started again gets a new port).
-  async address(): Promise<{ host: string; port: number }> {
-    const result = await execa('docker', ['port', this.id, '5432/tcp'], { reject: false });
+  // Where its port (5432, or PgBouncer's 6432) is published on the host now (a container started
+  // again gets a new port).
+  async address(port = 5432): Promise<{ host: string; port: number }> {
+    const result = await execa('docker', ['port', this.id, `${port}/tcp`], { reject: false });
     const match = /^127\.0\.0\.1:(\d+)$/m.exec(result.stdout);
-    if (result.exitCode !== 0 || !match) throw new Error(`docker port ${this.name} (${this.id.slice(0, 12)}) 5432/tcp gave exit ${result.exitCode}: ${result.stdout}${result.stderr}; expected 127.0.0.1:<port>`);
+    if (result.exitCode !== 0 || !match) throw new Error(`docker port ${this.name} (${this.id.slice(0, 12)}) ${port}/tcp gave exit ${result.exitCode}: ${result.stdout}${result.stderr}; expected 127.0.0.1:<port>`);
     return { host: '127.0.0.1', port: Number(match[1]) };
   }
 
@@ -154,6 +156,25 @@ export class Cluster implements AsyncDisposable {
     await using upstream = await primary.connect();
     await pollUntil(`${name} to stream from ${primary.name}`, async () => (await upstream.query<{ state: string }>('select state from pg_stat_replication where application_name = $1', [name])).rows[0]?.state, (state) => state === 'streaming', { timeoutMs: 60_000 });
     return node;
+  }
+
+  // PgBouncer as the platform runs it (`pgbouncer-node`, environments/config/pgbouncer.ini), in
+  // front of `upstream` instead of HAProxy, with `poolSize` server connections per pool and no reserve.
+  async pgbouncer(name: string, upstream: string, poolSize: number): Promise<Node> {
+    const file = path.join(environmentsDir, 'config', 'pgbouncer.ini');
+    let ini = readFileSync(file, 'utf8');
+    for (const [pattern, value] of [[/host=haproxy port=5000/g, `host=${upstream} port=5432`], [/^default_pool_size = \d+$/m, `default_pool_size = ${poolSize}`], [/^reserve_pool_size = \d+$/m, 'reserve_pool_size = 0']] as const) {
+      if (!pattern.test(ini)) throw new Error(`${file}: expected a line matching ${pattern} to adapt for the component tests; found none`);
+      ini = ini.replace(pattern, value);
+    }
+    const container = await this.container(name)
+      .withCommand(['pgbouncer-node', '/tmp/pgbouncer-components.ini'])
+      .withEnvironment({ POSTGRES_PASSWORD: this.secrets.postgres })
+      .withCopyContentToContainer([{ content: ini, target: '/tmp/pgbouncer-components.ini' }])
+      .withExposedPorts(6432)
+      .withWaitStrategy(Wait.forLogMessage(/process up: PgBouncer/))
+      .start();
+    return this.add(new Node(name, container, this.secrets));
   }
 
   // A client container (`sleep infinity`, as compose's client service) with libpq pointed at `host`.
