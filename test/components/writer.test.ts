@@ -61,6 +61,8 @@ describe('the writer probe through a primary killed mid-write and a promoted rep
     // pg1 comes back as it was (a primary on timeline 1, crash recovery done): what it committed.
     await pg1.start();
     onOld = await heldWrites(pg1);
+    // The figures of this failover, for whoever reads the run.
+    console.info(`writer probe: ${result.acknowledged.length} acknowledged, ${ledger.lost.length} lost, ${result.inDoubt.length} in doubt (${ledger.inDoubtCommitted.length} committed on the new primary), largest gap ${result.maxGapSeconds.toFixed(3)} s, kill to promotion ${((failover.promotedAt - failover.killStartedAt) / 1000).toFixed(3)} s, timelines ${result.timelines.join(',')}, ${result.failedAttempts} failed attempts`);
   });
 
   test('every acknowledged write was committed, and every row was a write the probe attempted', () => {
