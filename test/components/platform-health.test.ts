@@ -175,6 +175,37 @@ describe('injected problems', () => {
     }
   });
 
+  test('a frequent slow statement: statements WARN names it with its mean', async () => {
+    for (let i = 0; i < 3; i++) await primary.query('select pg_sleep(0.3)');
+    const h = await health(['--statement-min-calls', '3', '--statement-mean-warn', '250']);
+    const m = /^WARN top by total time .*; slow: mean (\d+(?:\.\d+)?) ms over (\d+) calls: select pg_sleep\(\$1\)$/.exec(h.lines.get('statements') ?? '');
+    expect(m, show(h)).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(300);
+    expect(m![2]).toBe(await queryValue(primary, "select calls from pg_stat_statements where query = 'select pg_sleep($1)'"));
+  });
+
+  test('checkpoints mostly requested (CHECKPOINT by hand): WARN once enough are counted', async () => {
+    for (let i = 0; i < 4; i++) await primary.query('checkpoint');
+    const h = await health(['--checkpoints-min', '4']);
+    expect(h.lines.get('checkpoints'), show(h)).toMatch(/^WARN \d+ timed, \d+ requested, last \d+ s ago; .*; most checkpoints are requested: max_wal_size is small for the write rate$/);
+    const [timed, requested] = /^WARN (\d+) timed, (\d+) requested/.exec(h.lines.get('checkpoints')!)!.slice(1).map(Number);
+    expect(requested!).toBeGreaterThan(timed!);
+    expect(requested!).toBeGreaterThanOrEqual(4);
+  });
+
+  test('autovacuum turned off: WARN says so', async () => {
+    await primary.query('alter system set autovacuum = off');
+    await primary.query('select pg_reload_conf()');
+    try {
+      await pollQueryUntil(primary, "select current_setting('autovacuum')", 'off', { timeoutMs: 10_000 });
+      const h = await health();
+      expect(h.lines.get('autovacuum'), show(h)).toMatch(/^WARN \d+ of \d+ workers busy.*; oldest datfrozenxid \d+ transactions old; autovacuum is off$/);
+    } finally {
+      await primary.query('alter system reset autovacuum');
+      await primary.query('select pg_reload_conf()');
+    }
+  });
+
   test('PgBouncer: a client waiting for the pool\'s only server connection is WARN with how long it waited', async () => {
     const env = { PLATFORM_HEALTH_PGBOUNCER: 'pgbouncer:6432' };
     const address = await pgbouncer.address(6432);
