@@ -3,7 +3,7 @@ export { useLab, openLab, Lab, StepFailedError } from './spec/lab.ts';
 export { budget, Deadline, pollUntil, WaitTimeoutError } from './spec/wait.ts';
 export { matchOutput } from './expect/match.ts';
 export type { Measurement, Series, LabReport, RunReport } from './report/model.ts';
-export { connect, publishedAddress, queryValue, pollQueryUntil } from './postgres/postgres.ts';
+export { connect, publishedAddress, queryValue, pollQueryUntil, waitForReplay } from './postgres/postgres.ts';
 export { Writer, prepareWrites, checkLedger, writesPerSecond, onPrimary, startWriter, stopWriterAfter, WRITES_TABLE } from './probes/writer.ts';
 export type { WriterResult, LedgerCheck, AcknowledgedWrite, WritableNode } from './probes/writer.ts';
 export { parsePgbenchLoad, tpsSeries } from './probes/pgbench.ts';

@@ -1,7 +1,7 @@
 // Executable spec of curriculum/04-replication/lab.md: every step in order, plus checks and figures.
 import { expect, test } from 'vitest';
 import type pg from 'pg';
-import { useLab, queryValue, pollQueryUntil, parsePgbenchLoad, tpsSeries } from '../harness/index.ts';
+import { useLab, pollQueryUntil, waitForReplay, parsePgbenchLoad, tpsSeries } from '../harness/index.ts';
 import type { Series } from '../harness/index.ts';
 import { compose } from '../harness/environment/compose.ts';
 
@@ -69,14 +69,6 @@ function pgbenchFigure(output: string, label: string): number {
   const match = new RegExp(`^${label} = ([0-9.]+)`, 'm').exec(output);
   if (!match) throw new Error(`pgbench printed no \`${label} = …\` line; output:\n${output}`);
   return Number(match[1]);
-}
-
-// Waits until `replica` has replayed everything the primary had written when called (by LSN).
-async function waitForReplay(primary: pg.Client, replica: string, timeoutMs = 30_000): Promise<number> {
-  const started = Date.now();
-  const target = await queryValue(primary, 'select pg_current_wal_lsn()');
-  await pollQueryUntil(primary, `select replay_lsn >= '${target}' from pg_stat_replication where application_name = '${replica}'`, 'true', { timeoutMs });
-  return Date.now() - started;
 }
 
 function lagSeries(samples: LagSample[], replica: string, marks: Series['marks']): Series[] {

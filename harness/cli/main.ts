@@ -68,7 +68,7 @@ program.command('verify')
   });
 
 program.command('test')
-  .description('The test suite (`npm test`): lint, the unit tests, the site built and checked in Chromium, then every lab verified on the default major.')
+  .description('The test suite (`npm test`): lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major.')
   .option('--unit-only', 'lint, unit tests and the site test only (no Docker needed)', false)
   .option('--no-site', 'leave out the site test (it needs Chromium; the launcher installs the site\'s packages)')
   .action(async (options: { unitOnly: boolean; site: boolean }) => {
@@ -82,6 +82,11 @@ program.command('test')
       if (site.exitCode !== 0) { process.exitCode = EXIT.failed; return; }
     }
     if (options.unitOnly) return;
+    // The probes and the image's tools on real PostgreSQL (test/components), before the labs that trust them.
+    await ensureImage(matrix().defaultMajor, log);
+    log('components: the harness probes and the image tools on real PostgreSQL (vitest --project components)');
+    const components = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'components'], { cwd: repoRoot, stdio: 'inherit', reject: false, env: { WORKSHOP_PG: String(matrix().defaultMajor) } });
+    if (components.exitCode !== 0) { process.exitCode = EXIT.failed; return; }
     process.exitCode = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') });
   });
 

@@ -47,3 +47,19 @@ export async function queryValue(client: pg.Client, sql: string, params: unknown
 export async function pollQueryUntil(client: pg.Client, sql: string, expected: string, options?: PollOptions): Promise<string | null> {
   return pollUntil(`\`${sql}\` to return ${JSON.stringify(expected)}`, () => queryValue(client, sql), (v) => v === expected, options);
 }
+
+// Waits until `replica` (its application_name in the primary's pg_stat_replication) has replayed
+// everything the primary had written when called, by LSN; returns how long that took (ms). On
+// timeout the error shows the replica's last replay_lsn (null: it was not connected).
+export async function waitForReplay(primary: pg.Client, replica: string, timeoutMs = 30_000): Promise<number> {
+  const started = Date.now();
+  const target = await queryValue(primary, 'select pg_current_wal_lsn()');
+  await pollUntil(
+    `${replica} to replay the primary's WAL up to ${target} (replay_lsn in pg_stat_replication)`,
+    async () => (await primary.query<{ replay_lsn: string | null; caught_up: boolean | null }>(
+      'select replay_lsn::text, replay_lsn >= $1::pg_lsn as caught_up from pg_stat_replication where application_name = $2', [target, replica])).rows[0] ?? null,
+    (row) => row?.caught_up === true,
+    { timeoutMs },
+  );
+  return Date.now() - started;
+}

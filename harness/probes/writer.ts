@@ -47,7 +47,7 @@ export interface LedgerCheck {
 
 // Creates the probe's table (idempotent) on a writable server.
 export async function prepareWrites(client: pg.Client): Promise<void> {
-  await client.query(`create table if not exists ${WRITES_TABLE} (id bigint primary key, client_at timestamptz not null, server text not null default inet_server_addr()::text)`);
+  await client.query(`create table if not exists ${WRITES_TABLE} (id bigint primary key, client_at timestamptz not null, server text not null default host(inet_server_addr()))`);
 }
 
 export class Writer {
@@ -109,7 +109,7 @@ export class Writer {
       const id = this.nextId++;
       try {
         const result = await withTimeout(this.client.query(
-          `insert into ${WRITES_TABLE} (id, client_at) values ($1, now()) returning ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline, inet_server_addr()::text as server`,
+          `insert into ${WRITES_TABLE} (id, client_at) values ($1, now()) returning ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline, host(inet_server_addr()) as server`,
           [id],
         ), this.options.attemptTimeoutMs, 'insert');
         const row = result.rows[0] as { timeline: number; server: string };

@@ -122,6 +122,16 @@ describe('the verify workflow', () => {
     expect(verify.steps.indexOf(clean)).toBeLessThan(verify.steps.indexOf(step('keep the evidence of a failure')));
   });
 
+  test('the component tests run on every major of the version table, on the image its job cached', () => {
+    const components = workflow.jobs.components!;
+    expect(components.needs).toEqual(['plan', 'image']);
+    expect(components.strategy!.matrix).toEqual({ include: '${{ fromJSON(needs.plan.outputs.majors) }}' });
+    expect(components.steps.find((s) => s.uses === 'actions/cache/restore@v5')!.with).toMatchObject({ key: '${{ matrix.key }}', 'fail-on-cache-miss': true });
+    const run = components.steps.find((s) => s.run === 'npx vitest run --project components')!;
+    expect(run.env).toEqual({ WORKSHOP_PG: '${{ matrix.pg }}' });
+    expect(components.steps.findIndex((s) => s.run?.startsWith('docker load'))).toBeLessThan(components.steps.indexOf(run));
+  });
+
   test('each shard writes its lab table to the run summary, even after a failure', () => {
     expect(step('lab table in the run summary')).toMatchObject({ if: 'always()', run: 'npx workshop ci summary reports >> "$GITHUB_STEP_SUMMARY"' });
   });
