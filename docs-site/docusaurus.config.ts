@@ -4,6 +4,7 @@ import type { Config } from '@docusaurus/types';
 import type * as Preset from '@docusaurus/preset-classic';
 import { themes as prismThemes } from 'prism-react-renderer';
 import remarkLabBlocks from './src/remark/lab-blocks.mts';
+import remarkLabFigures from './src/remark/lab-figures.mts';
 import { moduleSidebar } from './src/site/sidebar.mts';
 import { readMatrix } from './src/site/matrix.mts';
 import { repoRoot, reportsDir } from './src/site/paths.mts';
@@ -45,7 +46,7 @@ const config: Config = {
           numberPrefixParser: false,
           sidebarPath: './sidebars.ts',
           sidebarItemsGenerator: moduleSidebar,
-          remarkPlugins: [[remarkLabBlocks, { repoRoot, matrix: readMatrix() }]],
+          remarkPlugins: [[remarkLabBlocks, { repoRoot, matrix: readMatrix() }], remarkLabFigures],
           showLastUpdateTime: false,
           ...(repositoryUrl && { editUrl: `${repositoryUrl}/edit/main/curriculum/` }),
         },

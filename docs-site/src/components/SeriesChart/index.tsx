@@ -82,7 +82,9 @@ function chartOption(chart: Chart, dark: boolean) {
   };
 }
 
-export default function SeriesChart({ chart }: { chart: Chart }): ReactNode {
+// `label` and `unit` are the words the page gives the series (a `figure` block); without them the chart
+// is captioned with the report's name and description.
+export default function SeriesChart({ chart, label, unit }: { chart: Chart; label?: string; unit?: string }): ReactNode {
   const container = useRef<HTMLDivElement>(null);
   const { colorMode } = useColorMode();
   useEffect(() => {
@@ -111,10 +113,9 @@ export default function SeriesChart({ chart }: { chart: Chart }): ReactNode {
   return (
     <figure className={styles.figure}>
       <figcaption className={styles.caption}>
-        <code>{chart.name}</code>
-        {chart.description && <> — {chart.description}</>}
+        {label ? <>{label} ({unit ?? chart.unit}), per PostgreSQL version</> : <><code>{chart.name}</code>{chart.description && <> — {chart.description}</>}</>}
       </figcaption>
-      <div ref={container} className={styles.chart} data-series={chart.name} style={{ height: chartHeight(chart) }} role="img" aria-label={`${chart.description ?? chart.name} (${chart.unit})`} />
+      <div ref={container} className={styles.chart} data-series={chart.name} style={{ height: chartHeight(chart) }} role="img" aria-label={`${label ?? chart.description ?? chart.name} (${unit ?? chart.unit}), per PostgreSQL version`} />
     </figure>
   );
 }
