@@ -9,6 +9,7 @@ import { moduleSidebar } from './src/site/sidebar.mts';
 import { readMatrix } from './src/site/matrix.mts';
 import { repoRoot, reportsDir } from './src/site/paths.mts';
 import reportsPlugin from './src/plugins/reports/index.mts';
+import { readableTheme } from './src/site/prism-themes.mts';
 
 // On GitHub Actions the repository is known; elsewhere the site has no link to it.
 const repositoryUrl = process.env.GITHUB_REPOSITORY ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}` : undefined;
@@ -73,8 +74,8 @@ const config: Config = {
       copyright: 'Every command on a lab page is run by the workshop’s harness against real PostgreSQL clusters. Apache-2.0.',
     },
     prism: {
-      theme: prismThemes.github,
-      darkTheme: prismThemes.dracula,
+      theme: readableTheme(prismThemes.github),
+      darkTheme: readableTheme(prismThemes.dracula),
       additionalLanguages: ['bash', 'sql', 'ini', 'docker', 'yaml', 'diff'],
     },
     mermaid: { theme: { light: 'neutral', dark: 'dark' } },

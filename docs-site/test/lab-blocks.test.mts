@@ -10,7 +10,7 @@ import remarkFrontmatter from 'remark-frontmatter';
 import { VFile } from 'vfile';
 import YAML from 'yaml';
 import type { Code, Root } from 'mdast';
-import remarkLabBlocks, { EXPECTED_CLASS, WILDCARDS_CLASS } from '../src/remark/lab-blocks.mts';
+import remarkLabBlocks, { EXPECTED_CLASS, FILE_CLASS, WILDCARDS_CLASS } from '../src/remark/lab-blocks.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -86,7 +86,9 @@ test('norun blocks give their reason, file= blocks show the file from disk, othe
   const nodes = await render(fixture);
   const norun = nodes.find((node) => (node as Code).value === 'pg_ctl promote') as Code;
   assert.equal(titleOf(norun), 'Not run here: your own server');
-  const shown = nodes.find((node) => (node as Code).lang === 'yaml') as Code;
+  const file = nodes.find((node) => node.type === 'mdxJsxFlowElement' && (node as Jsx).name === 'details') as Jsx;
+  assert.equal(attribute(file, 'className'), FILE_CLASS, 'a file is collapsed until the reader opens it');
+  const shown = file.children.find((node) => (node as Code).lang === 'yaml') as Code;
   assert.equal(shown.value, 'shown: from disk');
   assert.equal(titleOf(shown), 'docs-site/test/fixtures/lab-blocks/shown.yaml');
   const plain = nodes.at(-1) as Code;

@@ -16,6 +16,8 @@ export interface LabBlocksOptions {
 
 // The class of the wrapper around expected output; the site's CSS styles it as a terminal's output.
 export const EXPECTED_CLASS = 'lab-expected';
+// The collapsed wrapper of a `file=` block.
+export const FILE_CLASS = 'lab-file';
 // The note that explains expected output's wildcards, once per page.
 export const WILDCARDS_CLASS = 'lab-wildcards';
 const DEFAULT_TERMINAL = 'main';
@@ -131,6 +133,12 @@ function present(block: LabBlock, page: PageState, inTabs: boolean): RootContent
   if (block.options.has('showLineNumbers')) meta.push('showLineNumbers');
   node.meta = meta.length > 0 ? meta.join(' ') : null;
   if (block.options.has('expect')) return jsx('div', { className: EXPECTED_CLASS }, [node]);
+  // A repository file is reference, not an instruction: one line until the reader opens it, so that
+  // the page's first step stays on its first screen.
+  const target = block.options.get('file');
+  if (typeof target === 'string') {
+    return jsx('details', { className: FILE_CLASS }, [jsx('summary', {}, [{ type: 'text', value: 'The file ' } as RootContent, { type: 'inlineCode', value: target } as RootContent]), node]);
+  }
   return node;
 }
 
