@@ -9,7 +9,6 @@ import remarkParse from 'remark-parse';
 import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import remarkLabFigures, { type FigureSpec, type PageFigures } from '../src/remark/lab-figures.mts';
-import { sentence } from '../src/components/LabFigure/words.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -43,13 +42,6 @@ test('a lab page ends with its verification details, which know every label the 
   assert.deepEqual(figures.measurements['failover.write_gap_s'], { label: 'longest pause in writes', unit: 's' });
   assert.deepEqual(figures.placed, ['failover.pgbench_tps']);
   assert.equal((await render(GAP, path.join(here, 'fixtures/lab-blocks/index.md'))).some((node) => node.name === 'VerificationDetails'), false, 'a lesson has none');
-});
-
-test('values read as the page words them, with zero said in words', () => {
-  const lost = { name: 'x', label: 'l', unit: 'writes', says: '{value} acknowledged writes lost', zero: 'no acknowledged write lost' };
-  assert.equal(sentence(lost, '0'), 'no acknowledged write lost');
-  assert.equal(sentence(lost, '3'), '3 acknowledged writes lost');
-  assert.equal(sentence({ name: 'g', label: 'l', unit: 's', says: 'writes stopped for {value} s' }, '20.5'), 'writes stopped for 20.5 s');
 });
 
 test('a malformed figure block fails the build with its position and what was expected', async () => {
