@@ -100,8 +100,10 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
     for (const route of routes) {
       const page = await open(route);
       if (labs.has(route)) {
+        // Hydration may replace the block once: wait until it is visible, then measure it.
         const step = firstStep(page);
-        survey.firstSteps.set(route, (await step.count()) === 1 ? await step.boundingBox() : undefined);
+        const visible = await step.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+        survey.firstSteps.set(route, visible ? await step.boundingBox() : undefined);
       }
       const wide = await page.locator('pre').evaluateAll((blocks) => blocks
         .filter((block) => block.scrollWidth > block.clientWidth + 1)
@@ -234,7 +236,11 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
         assert.deepEqual(violations, [], `axe-core in dark mode:\n${violations.join('\n')}`);
       }
       await page.screenshot({ path: path.join(screenshots, `lab-06-patroni-${colorScheme}.png`) });
-      await page.locator('figure[data-figure~="failover.write_gap_s"]').scrollIntoViewIfNeeded();
+      // The figure's caption and words at the top of the screen, under the navbar, its first plot below them.
+      await page.locator('figure[data-figure~="failover.write_gap_s"]').evaluate((figure) => {
+        figure.scrollIntoView({ block: 'start' });
+        window.scrollBy(0, -80);
+      });
       await page.screenshot({ path: path.join(screenshots, `lab-06-patroni-failover-figure-${colorScheme}.png`) });
       await page.close();
     }
