@@ -16,6 +16,7 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const FIRST_SCREEN = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 const PATRONI_LAB = '/06-patroni/lab';
+const SURVEY_PAGES_AT_ONCE = 3;
 
 // Every lab page of the curriculum: curriculum/<module>/lab.md and lab-<name>.md.
 function labRoutes() {
@@ -97,22 +98,29 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
     assert.ok(routes.length >= 10, `expected the site's pages in sitemap.xml, found ${routes.join(', ')}`);
     const labs = new Set(labRoutes());
     survey = { routes, firstSteps: new Map(), overflowing: [], violations: [] };
-    for (const route of routes) {
-      const page = await open(route);
-      if (labs.has(route)) {
-        // Hydration may replace the block once: wait until it is visible, then measure it.
-        const step = firstStep(page);
-        const visible = await step.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
-        survey.firstSteps.set(route, visible ? await step.boundingBox() : undefined);
-      }
-      const wide = await page.locator('pre').evaluateAll((blocks) => blocks
-        .filter((block) => block.scrollWidth > block.clientWidth + 1)
-        .map((block) => `${block.scrollWidth}px in ${block.clientWidth}px: ${block.innerText.split('\n').find((line) => line.length > 60)?.slice(0, 80) ?? ''}`));
-      survey.overflowing.push(...wide.map((text) => `${route}: ${text}`));
-      survey.violations.push(...(await axeViolations(page)).map((text) => `${route}: ${text}`));
-      await page.close();
-    }
+    // A few pages at a time: most of a page's time is axe-core's work and waiting for the network to settle.
+    const queue = [...routes];
+    await Promise.all(Array.from({ length: SURVEY_PAGES_AT_ONCE }, async () => {
+      for (let route = queue.shift(); route; route = queue.shift()) await surveyPage(route, labs);
+    }));
     return survey;
+  }
+
+  // One page of the survey: where its first step is (lab pages), its code blocks wider than their box, axe-core's findings.
+  async function surveyPage(route, labs) {
+    const page = await open(route);
+    if (labs.has(route)) {
+      // Hydration may replace the block once: wait until it is visible, then measure it.
+      const step = firstStep(page);
+      const visible = await step.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+      survey.firstSteps.set(route, visible ? await step.boundingBox() : undefined);
+    }
+    const wide = await page.locator('pre').evaluateAll((blocks) => blocks
+      .filter((block) => block.scrollWidth > block.clientWidth + 1)
+      .map((block) => `${block.scrollWidth}px in ${block.clientWidth}px: ${block.innerText.split('\n').find((line) => line.length > 60)?.slice(0, 80) ?? ''}`));
+    survey.overflowing.push(...wide.map((text) => `${route}: ${text}`));
+    survey.violations.push(...(await axeViolations(page)).map((text) => `${route}: ${text}`));
+    await page.close();
   }
 
   test('on every lab page the first instruction is on the first screen at 1280×900', async () => {
@@ -197,6 +205,16 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
     assert.equal((await details.locator('tr[data-measurement="failover.write_gap_s"] th').innerText()).trim(), 'longest pause between acknowledged writes');
     const unlabelled = await details.locator('tr[data-measurement] th code').allInnerTexts();
     assert.deepEqual(unlabelled, [], 'every measurement of the Patroni lab has a label on the page');
+    await page.close();
+  });
+
+  test('a lab that failed on a version says so in its one line, as plainly as a verified one', async () => {
+    const page = await open('/06-patroni/lab-guardrails');
+    const panel = page.locator('section[aria-label="Verification"]');
+    const version = (major) => fixtures.find((report) => report.major === major).versions.postgres.replace('.', '\\.');
+    assert.equal(await panel.getAttribute('data-state'), 'partly');
+    assert.match((await panel.innerText()).replace(/\s+/g, ' ').trim(),
+      new RegExp(`^✗ Failed on PostgreSQL ${version(18)} — \\d+ \\w+ \\d{4}; verified on PostgreSQL ${version(17)} — \\d+ \\w+ \\d{4} details$`));
     await page.close();
   });
 
