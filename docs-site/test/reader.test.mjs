@@ -97,7 +97,7 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
     assert.ok(routes.length >= 10, `expected the site's pages in sitemap.xml, found ${routes.join(', ')}`);
     const labs = new Set(labRoutes());
     survey = { routes, firstSteps: new Map(), overflowing: [], violations: [] };
-    // One page at a time: with several, Chromium leaves background pages unpainted and their steps read as hidden.
+    // One page at a time: with three at once, first steps of some pages were intermittently reported not visible.
     for (const route of routes) await surveyPage(route, labs);
     return survey;
   }
