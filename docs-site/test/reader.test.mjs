@@ -83,6 +83,8 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
     await page.setViewportSize(viewport);
     await page.emulateMedia({ colorScheme });
     await page.goto(`${origin}${route}`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+    // React replaces the server-rendered code blocks when it hydrates; Docusaurus marks <html> once it has.
+    await page.locator('html[data-has-hydrated="true"]').waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
     return page;
   }
 
@@ -106,7 +108,6 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
   async function surveyPage(route, labs) {
     const page = await open(route);
     if (labs.has(route)) {
-      // Hydration may replace the block once: wait until it is visible, then measure it.
       const step = firstStep(page);
       const visible = await step.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
       survey.firstSteps.set(route, visible ? await step.boundingBox() : undefined);
@@ -219,7 +220,7 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
     const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(pageWidth <= PHONE.width, `the page is ${pageWidth}px wide on a ${PHONE.width}px phone`);
     const step = firstStep(page);
-    await step.scrollIntoViewIfNeeded();
+    await step.waitFor({ state: 'visible', timeout: PAGE_TIMEOUT_MS });
     const box = await step.boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= PHONE.width, `the first step fits the phone's width: ${JSON.stringify(box)}`);
     await page.getByRole('button', { name: /toggle navigation bar/i }).click();

@@ -8,8 +8,3 @@ export function sentence(measurement: FigureMeasurement, value: string): string 
   if (value === '1' && measurement.one) return measurement.one;
   return measurement.says.replaceAll('{value}', value);
 }
-
-// "15.18 · 17.12 · 18.6"
-export function versionsText(versions: string[]): string {
-  return versions.join(' · ');
-}
