@@ -4,10 +4,12 @@ import type { Config } from '@docusaurus/types';
 import type * as Preset from '@docusaurus/preset-classic';
 import { themes as prismThemes } from 'prism-react-renderer';
 import remarkLabBlocks from './src/remark/lab-blocks.mts';
+import remarkLabFigures from './src/remark/lab-figures.mts';
 import { moduleSidebar } from './src/site/sidebar.mts';
 import { readMatrix } from './src/site/matrix.mts';
 import { repoRoot, reportsDir } from './src/site/paths.mts';
 import reportsPlugin from './src/plugins/reports/index.mts';
+import { readableTheme } from './src/site/prism-themes.mts';
 
 // On GitHub Actions the repository is known; elsewhere the site has no link to it.
 const repositoryUrl = process.env.GITHUB_REPOSITORY ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}` : undefined;
@@ -60,7 +62,7 @@ const config: Config = {
           numberPrefixParser: false,
           sidebarPath: './sidebars.ts',
           sidebarItemsGenerator: moduleSidebar,
-          remarkPlugins: [[remarkLabBlocks, { repoRoot, matrix: readMatrix() }]],
+          remarkPlugins: [[remarkLabBlocks, { repoRoot, matrix: readMatrix() }], remarkLabFigures],
           showLastUpdateTime: false,
           ...(repositoryUrl && { editUrl: `${repositoryUrl}/edit/main/curriculum/` }),
         },
@@ -87,8 +89,8 @@ const config: Config = {
       copyright: 'Every command on a lab page is run by the workshop’s harness against real PostgreSQL clusters. Apache-2.0.',
     },
     prism: {
-      theme: prismThemes.github,
-      darkTheme: prismThemes.dracula,
+      theme: readableTheme(prismThemes.github),
+      darkTheme: readableTheme(prismThemes.dracula),
       additionalLanguages: ['bash', 'sql', 'ini', 'docker', 'yaml', 'diff'],
     },
     mermaid: { theme: { light: 'neutral', dark: 'dark' } },

@@ -10,7 +10,7 @@ import remarkFrontmatter from 'remark-frontmatter';
 import { VFile } from 'vfile';
 import YAML from 'yaml';
 import type { Code, Root } from 'mdast';
-import remarkLabBlocks, { EXPECTED_CLASS } from '../src/remark/lab-blocks.mts';
+import remarkLabBlocks, { EXPECTED_CLASS, FILE_CLASS, WILDCARDS_CLASS } from '../src/remark/lab-blocks.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -31,12 +31,28 @@ const attribute = (node: Jsx, name: string) => node.attributes.find((a) => a.nam
 const titleOf = (node: Node) => /title="([^"]*)"/.exec((node as Code).meta ?? '')?.[1];
 const fixture = readFileSync(path.join(here, 'fixtures/lab-blocks/lab.md'), 'utf8');
 
-test('runnable steps get a title naming the step and, in a lab with several terminals, the terminal', async () => {
+test('runnable steps are numbered in page order and, in a lab with several terminals, name the terminal in words', async () => {
   const nodes = await render(fixture);
-  assert.equal(titleOf(nodes[0]!), 'step up · terminal main');
-  assert.equal((nodes[0] as Code).meta, 'title="step up · terminal main"', 'the lab options are not left in the meta');
+  assert.equal(titleOf(nodes[0]!), 'Step 1 · in terminal 1');
+  assert.equal((nodes[0] as Code).meta, 'title="Step 1 · in terminal 1"', 'the lab options are not left in the meta');
   const psql = nodes.find((node) => (node as Code).value === 'select 1;');
-  assert.equal(titleOf(psql!), 'step in-psql · typed into terminal b');
+  assert.equal(titleOf(psql!), 'Step 3 · type into the program running in terminal 2 — b');
+});
+
+test('a lab with one terminal does not name it; background steps and exit codes are said in words', async () => {
+  const nodes = await render('```bash step=load background\npgbench\n```\n\n```bash step=fails exit=2\nfalse\n```\n');
+  assert.equal(titleOf(nodes[0]!), 'Step 1 · keeps running while you go on');
+  assert.equal(titleOf(nodes[1]!), 'Step 2 · ends with exit code 2, as it should');
+});
+
+test('wildcards of expected output are explained once, under the first expected output that uses them', async () => {
+  const markdown = '```bash step=a\necho a\n```\n\n```text expect=a\na\n```\n\n```bash step=b\necho b\n```\n\n'
+    + '```text expect=b\nb ...\n```\n\n```bash step=c\necho c\n```\n\n```text expect=c\npg[123] (re)\n```\n';
+  const nodes = await render(markdown);
+  const notes = nodes.map((node, index) => [node, index] as const).filter(([node]) => node.type === 'mdxJsxFlowElement' && attribute(node as Jsx, 'className') === WILDCARDS_CLASS);
+  assert.equal(notes.length, 1, 'one note per page');
+  assert.equal(notes[0]![1], 4, 'right after the expected output of step b, the first with a wildcard');
+  assert.equal(titleOf(((nodes[1] as Jsx).children[0] as Code)), 'What you should see after step 1');
 });
 
 test('pg= variants of one expectation become version tabs, one per major, synced by the pg group', async () => {
@@ -49,7 +65,7 @@ test('pg= variants of one expectation become version tabs, one per major, synced
     const wrapper = (item as Jsx).children[0] as Jsx;
     assert.equal(attribute(wrapper, 'className'), EXPECTED_CLASS);
     const code = wrapper.children[0] as Code;
-    assert.equal(titleOf(code), 'expected output · step up');
+    assert.equal(titleOf(code), 'What you should see', 'the tab says which version; the block sits under its step');
     return code.value;
   });
   assert.deepEqual(shown, ['fifteen', 'seventeen or later', 'seventeen or later']);
@@ -63,14 +79,16 @@ test('pg= variants of one step become version tabs too', async () => {
 
 test('a step for some majors only says so in its title', async () => {
   const nodes = await render(fixture);
-  assert.equal(titleOf(nodes.find((node) => (node as Code).value === 'echo eighteen')!), 'step only-18 · terminal main · PostgreSQL 18 only');
+  assert.equal(titleOf(nodes.find((node) => (node as Code).value === 'echo eighteen')!), 'Step 4 · in terminal 1 · PostgreSQL 18 only');
 });
 
 test('norun blocks give their reason, file= blocks show the file from disk, other blocks are left alone', async () => {
   const nodes = await render(fixture);
   const norun = nodes.find((node) => (node as Code).value === 'pg_ctl promote') as Code;
-  assert.equal(titleOf(norun), 'not run here: your own server');
-  const shown = nodes.find((node) => (node as Code).lang === 'yaml') as Code;
+  assert.equal(titleOf(norun), 'Not run here: your own server');
+  const file = nodes.find((node) => node.type === 'mdxJsxFlowElement' && (node as Jsx).name === 'details') as Jsx;
+  assert.equal(attribute(file, 'className'), FILE_CLASS, 'a file is collapsed until the reader opens it');
+  const shown = file.children.find((node) => (node as Code).lang === 'yaml') as Code;
   assert.equal(shown.value, 'shown: from disk');
   assert.equal(titleOf(shown), 'docs-site/test/fixtures/lab-blocks/shown.yaml');
   const plain = nodes.at(-1) as Code;

@@ -16,6 +16,10 @@ export interface LabBlocksOptions {
 
 // The class of the wrapper around expected output; the site's CSS styles it as a terminal's output.
 export const EXPECTED_CLASS = 'lab-expected';
+// The collapsed wrapper of a `file=` block.
+export const FILE_CLASS = 'lab-file';
+// The note that explains expected output's wildcards, once per page.
+export const WILDCARDS_CLASS = 'lab-wildcards';
 const DEFAULT_TERMINAL = 'main';
 const PROGRAM_LANGUAGES = ['sql', 'psql'];
 
@@ -59,7 +63,22 @@ function repositoryFile(target: string, options: LabBlocksOptions, file: VFile, 
   return readFileSync(absolute, 'utf8').replace(/\n$/, '');
 }
 
-function titleOf(block: LabBlock, terminals: Set<string>, inTabs: boolean): string | undefined {
+// What the page knows while its blocks are rendered: its terminals (in order of first use), its steps
+// (numbered in order of first appearance) and whether the wildcards of expected output were explained.
+interface PageState {
+  terminals: Set<string>;
+  steps: Map<string, number>;
+  wildcardsExplained: boolean;
+}
+
+// A terminal as a person thinks of it: `terminal 2 — load`, numbered in the order the page opens them.
+function terminalName(terminal: string, page: PageState): string {
+  const number = [...page.terminals].indexOf(terminal) + 1;
+  if (number === 0) return `terminal ${terminal}`;
+  return terminal === DEFAULT_TERMINAL ? `terminal ${number}` : `terminal ${number} — ${terminal}`;
+}
+
+function titleOf(block: LabBlock, page: PageState, inTabs: boolean): string | undefined {
   const { options, node } = block;
   const given = options.get('title');
   if (typeof given === 'string') return given;
@@ -69,18 +88,20 @@ function titleOf(block: LabBlock, terminals: Set<string>, inTabs: boolean): stri
   const norun = options.get('norun');
   const target = options.get('file');
   if (typeof expect === 'string') {
-    parts.push(`expected output · step ${expect}`);
+    // Variants in version tabs sit under their tab; a lone block names the step it belongs to.
+    const number = page.steps.get(expect);
+    parts.push(number && !inTabs ? `What you should see after step ${number}` : 'What you should see');
   } else if (typeof step === 'string') {
     const terminal = typeof options.get('terminal') === 'string' ? (options.get('terminal') as string) : DEFAULT_TERMINAL;
-    parts.push(`step ${step}`);
-    if (PROGRAM_LANGUAGES.includes(node.lang ?? '')) parts.push(`typed into terminal ${terminal}`);
-    else if (terminals.size > 1 || terminal !== DEFAULT_TERMINAL) parts.push(`terminal ${terminal}`);
-    if (options.has('background')) parts.push('runs in the background');
-    if (options.has('interactive')) parts.push('interactive');
+    parts.push(`Step ${page.steps.get(step) ?? step}`);
+    if (PROGRAM_LANGUAGES.includes(node.lang ?? '')) parts.push(`type into the program running in ${terminalName(terminal, page)}`);
+    else if (page.terminals.size > 1 || terminal !== DEFAULT_TERMINAL) parts.push(`in ${terminalName(terminal, page)}`);
+    if (options.has('background')) parts.push('keeps running while you go on');
+    if (options.has('interactive')) parts.push('starts a program you type into');
     const exit = options.get('exit');
-    if (typeof exit === 'string' && exit !== '0') parts.push(`exits with ${exit}`);
+    if (typeof exit === 'string' && exit !== '0') parts.push(`ends with exit code ${exit}, as it should`);
   } else if (norun !== undefined) {
-    parts.push(typeof norun === 'string' && norun ? `not run here: ${norun}` : 'not run here');
+    parts.push(typeof norun === 'string' && norun ? `Not run here: ${norun}` : 'Not run here');
   } else if (typeof target === 'string') {
     parts.push(target);
   } else {
@@ -90,15 +111,34 @@ function titleOf(block: LabBlock, terminals: Set<string>, inTabs: boolean): stri
   return parts.join(' · ');
 }
 
+// Expected output with a wildcard (`...`, a `(re)` line) is followed, once per page, by what they mean.
+const WILDCARD_NOTE = 'In what you should see, `...` stands for text that differs from run to run (numbers, names, timings); '
+  + 'a `...` line alone stands for any number of lines; a line ending in `(re)` is a pattern: `pg[123]` is pg1, pg2 or pg3.';
+
+function hasWildcards(text: string): boolean {
+  return text.split('\n').some((line) => line.includes('...') || /\s\(re\)\s*$/.test(line));
+}
+
+function wildcardNote(): RootContent {
+  const children = WILDCARD_NOTE.split('`').map((part, index) => (index % 2 === 1 ? { type: 'inlineCode', value: part } : { type: 'text', value: part }));
+  return jsx('div', { className: WILDCARDS_CLASS }, [{ type: 'paragraph', children } as RootContent]);
+}
+
 // Rewrites the block's meta to what Docusaurus's CodeBlock reads: a title, and line numbers if asked.
-function present(block: LabBlock, terminals: Set<string>, inTabs: boolean): RootContent {
+function present(block: LabBlock, page: PageState, inTabs: boolean): RootContent {
   const node: Code = structuredClone(block.node);
-  const title = titleOf(block, terminals, inTabs);
+  const title = titleOf(block, page, inTabs);
   const meta: string[] = [];
   if (title) meta.push(`title="${title.replaceAll('"', "'")}"`);
   if (block.options.has('showLineNumbers')) meta.push('showLineNumbers');
   node.meta = meta.length > 0 ? meta.join(' ') : null;
   if (block.options.has('expect')) return jsx('div', { className: EXPECTED_CLASS }, [node]);
+  // A repository file is reference, not an instruction: one line until the reader opens it, so that
+  // the page's first step stays on its first screen.
+  const target = block.options.get('file');
+  if (typeof target === 'string') {
+    return jsx('details', { className: FILE_CLASS }, [jsx('summary', {}, [{ type: 'text', value: 'The file ' } as RootContent, { type: 'inlineCode', value: target } as RootContent]), node]);
+  }
   return node;
 }
 
@@ -125,11 +165,11 @@ function readBlock(node: RootContent, options: LabBlocksOptions, file: VFile): L
 
 // One tab per major of the lab, each showing the variant that applies to it, so that the `pg` group
 // switches every tab of the page (and of the site) together.
-function versionTabs(variants: LabBlock[], labMajors: number[], matrix: Matrix, terminals: Set<string>): RootContent {
+function versionTabs(variants: LabBlock[], labMajors: number[], matrix: Matrix, page: PageState): RootContent {
   const majors = labMajors.filter((major) => variants.some((variant) => variant.pgMajors!.includes(major)));
   const items = majors.map((major) => {
     const variant = variants.find((candidate) => candidate.pgMajors!.includes(major))!;
-    return jsx('TabItem', { value: String(major), label: `PostgreSQL ${major}` }, [present(variant, terminals, true)]);
+    return jsx('TabItem', { value: String(major), label: `PostgreSQL ${major}` }, [present(variant, page, true)]);
   });
   const defaultValue = majors.includes(matrix.defaultMajor) ? matrix.defaultMajor : majors.at(-1)!;
   // `queryString: 'pg'` makes the choice a link: `…/lab/?pg=15` opens every tab on PostgreSQL 15.
@@ -146,11 +186,14 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
   return (tree: Root, file: VFile) => {
     const majors = labMajors(file, options.matrix);
     const terminals = new Set<string>();
+    const page: PageState = { terminals, steps: new Map(), wildcardsExplained: false };
     visit(tree, 'code', (node: Code) => {
       const parsed = node.meta ? parseInfoOptions(node.meta) : undefined;
       if (parsed?.has('step')) {
         const terminal = parsed.get('terminal');
         terminals.add(typeof terminal === 'string' ? terminal : DEFAULT_TERMINAL);
+        const step = parsed.get('step');
+        if (typeof step === 'string' && !page.steps.has(step)) page.steps.set(step, page.steps.size + 1);
       }
     });
 
@@ -172,11 +215,16 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
         if (block.variantKey && block.pgMajors) {
           while (blocks[end]?.variantKey === block.variantKey && blocks[end]?.pgMajors) end += 1;
         }
+        const group = blocks.slice(index, end) as LabBlock[];
         if (end - index > 1) {
-          children.push(versionTabs(blocks.slice(index, end) as LabBlock[], majors, options.matrix, terminals));
+          children.push(versionTabs(group, majors, options.matrix, page));
           index = end - 1;
         } else {
-          children.push(present(block, terminals, false));
+          children.push(present(block, page, false));
+        }
+        if (!page.wildcardsExplained && group.some((item) => item.options.has('expect') && hasWildcards(item.node.value))) {
+          children.push(wildcardNote());
+          page.wildcardsExplained = true;
         }
       }
       parent.children = children as Parent['children'];

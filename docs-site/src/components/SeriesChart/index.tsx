@@ -6,9 +6,14 @@ import { useColorMode } from '@docusaurus/theme-common';
 import type { SeriesChart as Chart } from '@site/src/plugins/reports/summary.mts';
 import styles from './styles.module.css';
 
-// One colour per major, the same in every chart of the site.
-const MAJOR_COLOURS: Record<number, string> = { 15: '#3b6fb6', 16: '#8a5cc2', 17: '#2e9a6a', 18: '#c2571a' };
-const FALLBACK_COLOUR = '#6b7280';
+// One colour per major, the same in every chart of the site; in each colour mode at least 4.5:1 against
+// the page's surface (#ffffff, #242526), since a panel's name is written in it (readableOn() of
+// src/site/contrast.mts gave the dark ones and the darker 17 and 18).
+const MAJOR_COLOURS: Record<'light' | 'dark', Record<number, string>> = {
+  light: { 15: '#3b6fb6', 16: '#8a5cc2', 17: '#27835a', 18: '#b85319' },
+  dark: { 15: '#6c93c8', 16: '#a17dce', 17: '#389f71', 18: '#ce7948' },
+};
+const FALLBACK_COLOUR = { light: '#6b7280', dark: '#9ca3af' };
 const PANEL_HEIGHT = 130;
 const PANEL_GAP = 46;
 const TOP = 36;
@@ -20,6 +25,7 @@ export function chartHeight(chart: Chart): number {
 
 function chartOption(chart: Chart, dark: boolean) {
   const text = dark ? '#d6d9de' : '#3a3f47';
+  const colourOf = (major: number) => MAJOR_COLOURS[dark ? 'dark' : 'light'][major] ?? FALLBACK_COLOUR[dark ? 'dark' : 'light'];
   const grid = dark ? '#3a3f47' : '#e5e7eb';
   const xs = chart.lines.flatMap((line) => [...line.points.map(([x]) => x), ...line.marks.map((mark) => mark.at)]);
   // Whole 5-second ticks at both ends.
@@ -44,13 +50,13 @@ function chartOption(chart: Chart, dark: boolean) {
     yAxis: chart.lines.map((line, index) => ({
       type: 'value', gridIndex: index, min: 0, max: yMax > 0 ? undefined : 1, splitNumber: 3,
       name: `${line.label} · ${chart.unit}`, nameLocation: 'end', nameGap: 12,
-      nameTextStyle: { color: MAJOR_COLOURS[line.major] ?? FALLBACK_COLOUR, fontWeight: 600, align: 'left' },
+      nameTextStyle: { color: colourOf(line.major), fontWeight: 600, align: 'left' },
       axisLine: { onZero: false },
       axisLabel: { color: text },
       splitLine: { lineStyle: { color: grid } },
     })),
     series: chart.lines.map((line, index) => {
-      const colour = MAJOR_COLOURS[line.major] ?? FALLBACK_COLOUR;
+      const colour = colourOf(line.major);
       return {
         name: line.label,
         type: 'line',
@@ -82,7 +88,9 @@ function chartOption(chart: Chart, dark: boolean) {
   };
 }
 
-export default function SeriesChart({ chart }: { chart: Chart }): ReactNode {
+// `label` and `unit` are the words the page gives the series (a `figure` block); without them the chart
+// is captioned with the report's name and description.
+export default function SeriesChart({ chart, label, unit }: { chart: Chart; label?: string; unit?: string }): ReactNode {
   const container = useRef<HTMLDivElement>(null);
   const { colorMode } = useColorMode();
   useEffect(() => {
@@ -111,10 +119,9 @@ export default function SeriesChart({ chart }: { chart: Chart }): ReactNode {
   return (
     <figure className={styles.figure}>
       <figcaption className={styles.caption}>
-        <code>{chart.name}</code>
-        {chart.description && <> — {chart.description}</>}
+        {label ? <>{label} ({unit ?? chart.unit}), per PostgreSQL version</> : <><code>{chart.name}</code>{chart.description && <> — {chart.description}</>}</>}
       </figcaption>
-      <div ref={container} className={styles.chart} data-series={chart.name} style={{ height: chartHeight(chart) }} role="img" aria-label={`${chart.description ?? chart.name} (${chart.unit})`} />
+      <div ref={container} className={styles.chart} data-series={chart.name} style={{ height: chartHeight(chart) }} role="img" aria-label={`${label ?? chart.description ?? chart.name} (${unit ?? chart.unit}), per PostgreSQL version`} />
     </figure>
   );
 }
