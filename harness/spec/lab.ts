@@ -110,10 +110,9 @@ export class Lab {
       return { exitCode: 0, output: `[started in the background, pid ${job.pid}]`, durationMs: 0, timedOut: false, startedAt: now, endedAt: now };
     }
     if (step.interactive) {
-      terminal.startProgram(step.id, step.code);
-      const now = new Date().toISOString();
-      this.record(step, { exitCode: 0, output: '', durationMs: 0, timedOut: false, startedAt: now, endedAt: now }, true);
-      return { exitCode: 0, output: '', durationMs: 0, timedOut: false, startedAt: now, endedAt: now };
+      const outcome = await terminal.startProgram(step.id, step.code, step.timeoutSeconds);
+      this.check(step, outcome);
+      return outcome;
     }
     const outcome = PROGRAM_LANGUAGES.includes(step.lang)
       ? await terminal.type(step.id, step.code, step.timeoutSeconds)
@@ -198,9 +197,17 @@ export class Lab {
   async close(): Promise<LabReport> {
     if (this.closed) throw new Error(`Lab ${this.id} closed twice`);
     this.closed = true;
+    // A background step the spec never waited for nor stopped had its exit code and output checked by
+    // nothing: the lab fails, naming the step.
+    const abandoned: string[] = [];
     for (const terminal of this.terminals.values()) {
-      for (const stopped of await terminal.close()) {
-        this.errors.push(`A background step was still running at teardown and was stopped after ${stopped.durationMs} ms`);
+      for (const { id, outcome } of await terminal.close()) {
+        const step = this.step(id);
+        const message = `Background step \`${id}\` (${where(step)}) was still running at teardown: the spec never waited for it (lab.wait) nor stopped it (lab.stop), so its output was not checked; it was stopped after ${outcome.durationMs} ms`;
+        this.record(step, outcome, false);
+        this.errors.push(message);
+        this.failed = true;
+        abandoned.push(message);
       }
     }
     const notRun = this.steps.filter((s) => !this.done.has(s.id)).map((s) => `${s.id} (${where(s)})`);
@@ -240,6 +247,7 @@ export class Lab {
     const file = path.join(this.workDir, 'lab-report.json');
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     emit(this.context, { type: 'lab-end', lab: this.id, at: new Date().toISOString(), status: report.status, report: file });
+    if (abandoned.length > 0 && !this.firstFailure) throw new StepFailedError(abandoned.join('\n'));
     // Steps skipped after a failed one are listed in the report; the failure itself was already thrown.
     if (notRun.length > 0 && !this.firstFailure) {
       throw new StepFailedError(`${this.document.file}: ${notRun.length} step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab.`);
@@ -264,6 +272,15 @@ export class Lab {
 
   private check(step: Step, outcome: CommandOutcome, checkExit = true) {
     const expectation = this.expectation(step.id);
+    if (!expectation && !step.unchecked && this.document.expectations.some((e) => e.step === step.id)) {
+      // Lint refuses this for the lab's majors; a lab opened on another major must not pass unchecked.
+      this.record(step, outcome, false);
+      this.failed = true;
+      const message = `Step \`${step.id}\` (${where(step)}) has expectations for other majors but none for PostgreSQL ${this.major}: its output cannot be checked; add one, or mark the step \`unchecked="<reason>"\``;
+      this.errors.push(message);
+      this.firstFailure ??= `step \`${step.id}\` (${where(step)})`;
+      throw new StepFailedError(message);
+    }
     const matched = expectation ? matchOutput(expectation.lines, outcome.output) : undefined;
     const exitOk = !checkExit || outcome.exitCode === step.exitCode;
     const ok = exitOk && (matched?.ok ?? true);
