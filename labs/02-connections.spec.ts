@@ -177,7 +177,7 @@ test('past max_connections an ordinary role is refused first, then everyone: sor
   await lab.run('fill-superuser-slots');
   const refusal = await lab.poll('a superuser connection to be refused', async () => {
     try {
-      await using pg1 = await lab.connect('pg1');
+      await using _connection = await lab.connect('pg1');
       return 'connected';
     } catch (error) {
       return (error as Error).message;

@@ -20,11 +20,11 @@ interface Jsx { type: 'mdxJsxFlowElement'; name: string; attributes: { name: str
 type Node = Code | Jsx | { type: string; children?: Node[] };
 
 async function render(markdown: string, file = path.join(here, 'fixtures/lab-blocks/lab.md')): Promise<Node[]> {
-  const tree = unified().use(remarkParse).use(remarkFrontmatter).parse(markdown) as Root;
+  const tree = unified().use(remarkParse).use(remarkFrontmatter).parse(markdown);
   const front = tree.children.find((node) => node.type === 'yaml');
   const vfile = new VFile({ path: file, value: markdown, data: { frontMatter: front ? YAML.parse(front.value) : {} } });
   const result = await unified().use(remarkLabBlocks, { repoRoot, matrix }).run(tree, vfile) as Root;
-  return result.children.filter((node) => node.type !== 'yaml') as Node[];
+  return result.children.filter((node) => node.type !== 'yaml');
 }
 
 const attribute = (node: Jsx, name: string) => node.attributes.find((a) => a.name === name)?.value;

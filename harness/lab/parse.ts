@@ -6,7 +6,7 @@ import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import { visit } from 'unist-util-visit';
 import YAML from 'yaml';
-import type { Code, Root, Yaml } from 'mdast';
+import type { Code, Yaml } from 'mdast';
 import { MajorRange, knownMajors } from './majors.ts';
 import type { Expectation, FileBlock, FrontMatter, LabDocument, Problem, SourcePosition, Step } from './model.ts';
 import { parseInfoOptions, type InfoOption } from './info-string.ts';
@@ -42,7 +42,7 @@ export function parseLab(markdown: string, file: string): LabDocument {
   const report = (position: SourcePosition, message: string) => problems.push({ position, message });
   const kind = LAB_FILE.test(path.basename(file)) ? 'lab' : 'lesson';
 
-  const tree = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).parse(markdown) as Root;
+  const tree = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).parse(markdown);
   const frontNode = tree.children.find((node): node is Yaml => node.type === 'yaml');
   const frontMatter = readFrontMatter(frontNode, file, kind, at, report);
 

@@ -155,11 +155,11 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
 
     const parents: Parent[] = [];
     visit(tree, (node) => {
-      if ('children' in node && (node as Parent).children.some((child) => child.type === 'code')) parents.push(node as Parent);
+      if ('children' in node && (node as Parent).children.some((child) => child.type === 'code')) parents.push(node);
     });
     for (const parent of parents) {
       const children: RootContent[] = [];
-      const blocks = parent.children.map((child) => readBlock(child as RootContent, options, file));
+      const blocks = parent.children.map((child) => readBlock(child, options, file));
       for (let index = 0; index < parent.children.length; index += 1) {
         const block = blocks[index];
         if (!block) {
@@ -178,7 +178,7 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
           children.push(present(block, terminals, false));
         }
       }
-      parent.children = children as Parent['children'];
+      parent.children = children;
     }
   };
 }

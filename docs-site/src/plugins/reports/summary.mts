@@ -49,7 +49,7 @@ export function readReports(dir: string): LoadedReport[] {
     try {
       report = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
     } catch (error) {
-      throw new Error(`${file}: not a run report: ${(error as Error).message}`);
+      throw new Error(`${file}: not a run report: ${(error as Error).message}`, { cause: error });
     }
     if (report?.schemaVersion !== REPORT_SCHEMA_VERSION) {
       throw new Error(`${file}: report schemaVersion ${JSON.stringify(report?.schemaVersion)}, expected ${REPORT_SCHEMA_VERSION} (harness/report/model.ts): teach docs-site/src/plugins/reports/ the new schema`);
