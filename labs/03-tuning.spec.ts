@@ -1,21 +1,9 @@
 // Executable spec of curriculum/03-tuning/lab.md: every step in order, plus checks and figures.
 import { expect, test } from 'vitest';
-import type pg from 'pg';
-import { useLab, queryValue, pollQueryUntil } from '../harness/index.ts';
+import { useLab, queryValue, pollQueryUntil, checkpointCounters } from '../harness/index.ts';
 import { compose } from '../harness/environment/compose.ts';
 
 const lab = useLab('03-tuning');
-
-// The one place that knows where each major keeps its checkpoint counters: pg_stat_bgwriter up to
-// 16, pg_stat_checkpointer from 17.
-async function checkpointCounters(client: pg.Client): Promise<{ timed: number; requested: number }> {
-  const hasCheckpointer = await queryValue(client, "select to_regclass('pg_catalog.pg_stat_checkpointer') is not null");
-  const sql = hasCheckpointer === 'true'
-    ? 'select num_timed as timed, num_requested as requested from pg_stat_checkpointer'
-    : 'select checkpoints_timed as timed, checkpoints_req as requested from pg_stat_bgwriter';
-  const row = (await client.query<{ timed: string; requested: string }>(sql)).rows[0]!;
-  return { timed: Number(row.timed), requested: Number(row.requested) };
-}
 
 // A number the lab's output printed after `label` (`tps = 123.4`, `WAL flushes: 56`).
 function figure(output: string, label: RegExp): number {
@@ -41,7 +29,7 @@ test('the server starts, with pgbench tables at scale 5', async () => {
   await lab.run('up');
   await lab.run('pgbench-init');
   await using pg1 = await lab.connect('pg1');
-  timedAtStart = (await checkpointCounters(pg1)).timed;
+  timedAtStart = (await checkpointCounters(pg1, lab.versions)).timed;
 });
 
 test('each setting says when a change takes effect', async () => {
@@ -113,7 +101,7 @@ test('a small max_wal_size requests checkpoints; checkpoint_timeout times them',
   {
     await using pg1 = await lab.connect('pg1');
     // checkpoint_timeout = 30s took effect at the reload; the first timed checkpoint follows within 30 s.
-    await lab.poll('a timed checkpoint since checkpoint_timeout = 30s', () => checkpointCounters(pg1), (c) => c.timed > timedAtStart, { timeoutMs: 60_000, intervalMs: 500 });
+    await lab.poll('a timed checkpoint since checkpoint_timeout = 30s', () => checkpointCounters(pg1, lab.versions), (c) => c.timed > timedAtStart, { timeoutMs: 60_000, intervalMs: 500 });
   }
   await lab.run('checkpoint-counters');
   await using pg1 = await lab.connect('pg1');

@@ -77,7 +77,8 @@ test('the cluster bootstraps with one leader and two streaming replicas', async 
 test("the leader key lives on an etcd lease of ttl seconds: 10 on Patroni 3, Patroni 4's floor of 20", async () => {
   await lab.run('leader-lease');
   await lab.run('show-config');
-  if (lab.major >= 17) await lab.run('ttl-floor');
+  // Only a Patroni that raises the asked ttl logs it (the page shows that step on those versions only).
+  if (lab.versions.patroni.ttlFloorSeconds > TTL_ASKED_S) await lab.run('ttl-floor');
   const { body } = await cluster.get('pg1', '/config');
   expect((body as { ttl: number }).ttl).toBe(ttlSeconds);
 });

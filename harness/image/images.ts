@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { majorInfo } from '../lab/majors.ts';
+import { imageBuildArgs, majorInfo } from '../lab/majors.ts';
 import { environmentsDir } from '../paths.ts';
 
 const imageDir = path.join(environmentsDir, 'image');
@@ -74,7 +74,7 @@ export async function ensureImage(major: number, log: (line: string) => void, op
   const baseMade = await ensureBase(info.suite, log);
   log(`${tag}: building (PostgreSQL ${major} on Debian ${info.suite}, inputs ${hash})`);
   const build = await execa('docker', [
-    'build', '--build-arg', `DEBIAN_SUITE=${info.suite}`, '--build-arg', `PG_MAJOR=${major}`,
+    'build', ...Object.entries(imageBuildArgs(major)).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
     '--label', `${INPUTS_LABEL}=${hash}`, '-t', tag, imageDir,
   ], { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
   if (build.exitCode !== 0) {

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { compose, type ComposeProject } from '../environment/compose.ts';
 import { pollUntil, type PollOptions } from '../spec/wait.ts';
+import type { VersionFacts } from '../lab/majors.ts';
 
 export interface NodeAddress {
   host: string;
@@ -46,4 +47,18 @@ export async function queryValue(client: pg.Client, sql: string, params: unknown
 // Polls a query until it returns `expected` (as text); reports the last value on timeout.
 export async function pollQueryUntil(client: pg.Client, sql: string, expected: string, options?: PollOptions): Promise<string | null> {
   return pollUntil(`\`${sql}\` to return ${JSON.stringify(expected)}`, () => queryValue(client, sql), (v) => v === expected, options);
+}
+
+export interface CheckpointCounters {
+  timed: number;
+  requested: number;
+}
+
+// The server's checkpoint counters, from where the version table says this major keeps them.
+export async function checkpointCounters(client: pg.Client, versions: Pick<VersionFacts, 'checkpointCounters'>): Promise<CheckpointCounters> {
+  const sql = versions.checkpointCounters === 'pg_stat_checkpointer'
+    ? 'select num_timed as timed, num_requested as requested from pg_stat_checkpointer'
+    : 'select checkpoints_timed as timed, checkpoints_req as requested from pg_stat_bgwriter';
+  const row = (await client.query<{ timed: string; requested: string }>(sql)).rows[0]!;
+  return { timed: Number(row.timed), requested: Number(row.requested) };
 }

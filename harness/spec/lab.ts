@@ -15,6 +15,7 @@ import { budget, Deadline, pollUntil, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
 import { connect, publishedAddress } from '../postgres/postgres.ts';
 import { PatroniCluster } from '../patroni/patroni.ts';
+import { versionFacts, type VersionFacts } from '../lab/majors.ts';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
@@ -34,6 +35,8 @@ export interface LabOptions {
 export class Lab {
   readonly document: LabDocument;
   readonly major: number;
+  // The version table's facts for this major: what specs ask instead of comparing major numbers.
+  readonly versions: VersionFacts;
   readonly context: RunContext;
   readonly project: ComposeProject | undefined;
   readonly workDir: string;
@@ -59,6 +62,7 @@ export class Lab {
     this.document = document;
     this.context = runContext();
     this.major = options.major ?? this.context.major;
+    this.versions = versionFacts(this.major);
     const fm = document.frontMatter!;
     this.workDir = freshDir(path.join(this.context.runDir, `pg${this.major}`, fm.id));
     this.project = fm.environment
