@@ -3,7 +3,7 @@
 // probe's acknowledged writes show.
 import { expect, test } from 'vitest';
 import {
-  budget, checkLedger, onPrimary as onPrimaryNode, patroniDialect, prepareWrites, startWriter as startWriterOn, stopWriterAfter as stopWriterOnceFlowing,
+  checkLedger, onPrimary as onPrimaryNode, patroniDialect, prepareWrites, startWriter as startWriterOn, stopWriterAfter as stopWriterOnceFlowing,
   useLab, writesPerSecond, type ClusterState, type Writer,
 } from '../harness/index.ts';
 import type { PrimaryConnector } from '../harness/patroni/primary.ts';
@@ -128,7 +128,7 @@ test("with Patroni's defaults (ttl 30, loop_wait 10) a killed leader holds the c
   expect(body).toMatchObject({ ttl: DEFAULTS.ttl, loop_wait: DEFAULTS.loopWait, retry_timeout: DEFAULTS.retryTimeout });
   const writer = await startWriter();
   const killedAt = Date.now();
-  const newLeader = cluster.waitForLeader({ not: first.leader, timeoutMs: budget(120_000) }).then((state) => ({ state, at: Date.now() }));
+  const newLeader = cluster.waitForLeader({ not: first.leader, timeoutMs: 120_000 }).then((state) => ({ state, at: Date.now() }));
   const { output } = await lab.run('kill-defaults');
   const { state, at: newLeaderAt } = await newLeader;
   expect(leaderOf(state)).toBe(first.tagged);

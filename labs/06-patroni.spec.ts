@@ -26,6 +26,10 @@ const PROMOTION_ALLOWANCE_S = budget(5_000) / 1000;
 // The longest a hard kill may keep writes out: ttl, a loop, the retries of a loop, the promotion.
 const MAX_FAILOVER_GAP_S = ttlSeconds + LOOP_WAIT_S + RETRY_TIMEOUT_S + PROMOTION_ALLOWANCE_S;
 
+// The synchronous scenario's waits together: a standby (30 s), per kill a new leader (90 s) and the
+// replicas back (60 s), the last replica as standby (60 s).
+const SYNC_SCENARIO_MS = 30_000 + 2 * (90_000 + 60_000) + 60_000;
+
 // Writes flowing before an event is measured: the writer's ledger must have a baseline.
 const WRITES_BEFORE = 20;
 // After a new leader, writes must have resumed for this long before the writer stops.
@@ -94,7 +98,7 @@ test('a killed leader is replaced after its lease expires; writes resume on the 
 
   const killedAt = Date.now();
   await lab.run('kill-leader');
-  const newLeader = cluster.waitForLeader({ not: old, timeoutMs: budget(90_000) }).then((state) => ({ state, at: Date.now() }));
+  const newLeader = cluster.waitForLeader({ not: old, timeoutMs: 90_000 }).then((state) => ({ state, at: Date.now() }));
   await lab.run('wait-new-leader');
   const { state, at: newLeaderAt } = await newLeader;
   const result = await stopWriterAfter(writer, newLeaderAt);
@@ -194,8 +198,11 @@ test('maintenance mode: a replica stopped by hand stays stopped until resume', a
 test('with synchronous_mode two leaders killed in a row are each replaced by the synchronous standby and no acknowledged write is lost', async () => {
   await lab.run('synchronous-mode');
   await lab.run('sync-standby');
+  // One deadline for the scenario's waits (a standby, two leases and promotions, a rejoin between):
+  // the sum of what each wait was given alone, so no wait can take time from the others unnoticed.
+  const scenario = lab.deadline(SYNC_SCENARIO_MS);
   const syncStandby = (s: ClusterState) => s.members.find((m) => m.role === 'sync_standby')?.name;
-  const before = await lab.poll('a synchronous standby in GET /cluster', () => cluster.cluster(), (s) => syncStandby(s) !== undefined, { timeoutMs: 30_000 });
+  const before = await lab.poll('a synchronous standby in GET /cluster', () => cluster.cluster(), (s) => syncStandby(s) !== undefined, { deadline: scenario });
   await lab.run('load-sync');
   const writer = await startWriter();
   const kills: { killed: string; standby: string; killedAt: number; newLeader: string; newLeaderAt: number }[] = [];
@@ -205,15 +212,15 @@ test('with synchronous_mode two leaders killed in a row are each replaced by the
     const killed = leaderOf(state)!;
     const standby = syncStandby(state)!;
     const killedAt = Date.now();
-    const newLeader = cluster.waitForLeader({ not: killed, timeoutMs: budget(90_000) }).then((s) => ({ s, at: Date.now() }));
+    const newLeader = cluster.waitForLeader({ not: killed, deadline: scenario }).then((s) => ({ s, at: Date.now() }));
     await lab.run(step);
     const { s, at } = await newLeader;
     kills.push({ killed, standby, killedAt, newLeader: leaderOf(s)!, newLeaderAt: at });
-    await cluster.waitForLeader({ replicas, timeoutMs: 60_000 });
+    await cluster.waitForLeader({ replicas, deadline: scenario });
   };
   await killOnce('kill-sync-leader', before, 1);
   // The page's step waits for the last replica to become the synchronous standby before killing again.
-  const second = await lab.poll('the last replica as synchronous standby', () => cluster.cluster(), (s) => syncStandby(s) !== undefined && leaderOf(s) !== kills[0]!.killed, { timeoutMs: 60_000 });
+  const second = await lab.poll('the last replica as synchronous standby', () => cluster.cluster(), (s) => syncStandby(s) !== undefined && leaderOf(s) !== kills[0]!.killed, { deadline: scenario });
   await killOnce('kill-sync-again', second, 0);
 
   const result = await stopWriterAfter(writer, kills[1]!.newLeaderAt);

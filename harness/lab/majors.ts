@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import YAML from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { environmentsDir } from '../paths.ts';
 
 const version = z.string().regex(/^\d+(\.\d+)*$/, 'expected a version such as "4.0"');

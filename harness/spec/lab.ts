@@ -11,7 +11,7 @@ import { Terminal, type CommandOutcome } from '../terminal/terminal.ts';
 import { composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
 import type { LabReport, Measurement, Series, StepReport } from '../report/model.ts';
 import { emit, runContext, type RunContext } from './run-context.ts';
-import { budget, Deadline, pollUntil, type PollOptions } from './wait.ts';
+import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
 import { connect, publishedAddress } from '../postgres/postgres.ts';
 import { PatroniCluster } from '../patroni/patroni.ts';
@@ -109,18 +109,18 @@ export class Lab {
     this.done.add(step.id);
     emit(this.context, { type: 'step-start', lab: this.id, step: id, terminal: step.terminal, at: new Date().toISOString(), background: step.background });
     if (step.background) {
-      const job = await terminal.startBackground(step.id, step.code, step.timeoutSeconds);
+      const job = await terminal.startBackground(step.id, step.code, stepLimitSeconds(step));
       const now = new Date().toISOString();
       return { exitCode: 0, output: `[started in the background, pid ${job.pid}]`, durationMs: 0, timedOut: false, startedAt: now, endedAt: now };
     }
     if (step.interactive) {
-      const outcome = await terminal.startProgram(step.id, step.code, step.timeoutSeconds);
+      const outcome = await terminal.startProgram(step.id, step.code, stepLimitSeconds(step));
       this.check(step, outcome);
       return outcome;
     }
     const outcome = PROGRAM_LANGUAGES.includes(step.lang)
-      ? await terminal.type(step.id, step.code, step.timeoutSeconds)
-      : await terminal.run(step.id, step.code, step.timeoutSeconds);
+      ? await terminal.type(step.id, step.code, stepLimitSeconds(step))
+      : await terminal.run(step.id, step.code, stepLimitSeconds(step));
     this.check(step, outcome);
     return outcome;
   }
@@ -133,10 +133,11 @@ export class Lab {
     }
   }
 
-  // Waits for a background step to end by itself (failing at its timeout), then checks it.
+  // Waits for a background step to end by itself (failing at its `timeout=`, or at `timeoutMs`, each
+  // scaled once by WORKSHOP_TIME_FACTOR), then checks it.
   async wait(id: string, timeoutMs?: number): Promise<CommandOutcome> {
     const step = this.backgroundStep(id);
-    const limit = timeoutMs ?? budget((step.timeoutSeconds ?? 600) * 1000);
+    const limit = budget(timeoutMs ?? (step.timeoutSeconds ?? DEFAULT_BACKGROUND_WAIT_S) * 1000);
     const outcome = await this.terminal(step.terminal).waitBackground(id, limit);
     this.check(step, outcome);
     return outcome;
@@ -294,7 +295,7 @@ export class Lab {
     const command = step.code.replace(/\n/g, '\n  ');
     let message: string;
     if (!exitOk) {
-      message = `Step \`${step.id}\` (${where(step)}) ${outcome.timedOut ? `timed out after ${step.timeoutSeconds} s` : `exited with ${outcome.exitCode}, expected ${step.exitCode}`}\n` +
+      message = `Step \`${step.id}\` (${where(step)}) ${outcome.timedOut ? `timed out after ${stepLimitSeconds(step)} s (timeout=${step.timeoutSeconds}${timeFactor() === 1 ? '' : ` × WORKSHOP_TIME_FACTOR ${timeFactor()}`})` : `exited with ${outcome.exitCode}, expected ${step.exitCode}`}\n` +
         `  command (terminal ${step.terminal}):\n  ${command}\n  exit code: ${outcome.exitCode}\n  output:\n${indent(outcome.output)}`;
     } else {
       message = `Step \`${step.id}\` (${where(step)}): output does not match the expectation at ${expectation!.position.file}:${expectation!.codeLine}\n` +
@@ -322,6 +323,14 @@ function freshDir(base: string): string {
   for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+// A background step without `timeout=` that the spec waits for gets this long (before the time factor).
+const DEFAULT_BACKGROUND_WAIT_S = 600;
+
+// A step's `timeout=`, scaled by WORKSHOP_TIME_FACTOR like every other wait.
+function stepLimitSeconds(step: Step): number | undefined {
+  return step.timeoutSeconds === undefined ? undefined : budget(step.timeoutSeconds * 1000) / 1000;
 }
 
 function where(step: Step): string {

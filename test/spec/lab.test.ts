@@ -105,3 +105,35 @@ describe('a lab cannot pass without its checks', () => {
     expect(report.steps.map((s) => [s.id, s.outcome])).toEqual([['open', 'failed']]);
   });
 });
+
+describe('deadlines mean what they say', () => {
+  test('a step\'s timeout= and a background step\'s wait are scaled by WORKSHOP_TIME_FACTOR', async () => {
+    const saved = process.env.WORKSHOP_TIME_FACTOR;
+    process.env.WORKSHOP_TIME_FACTOR = '2.5';
+    try {
+      const lab = openLab('05-time-factor', { root, major: 18 });
+      const slow = await lab.run('slow');
+      expect(slow.timedOut).toBe(false);
+      expect(slow.output).toBe('done\n');
+      await lab.run('load');
+      expect((await lab.wait('load')).output).toBe('loaded\n');
+      expect((await lab.close()).status).toBe('passed');
+    } finally {
+      if (saved === undefined) delete process.env.WORKSHOP_TIME_FACTOR;
+      else process.env.WORKSHOP_TIME_FACTOR = saved;
+    }
+  });
+
+  test('a timed-out step says the limit it was given, with the factor', async () => {
+    const saved = process.env.WORKSHOP_TIME_FACTOR;
+    process.env.WORKSHOP_TIME_FACTOR = '1.2';
+    try {
+      const lab = openLab('05-time-factor', { root, major: 18 });
+      await expect(lab.run('slow')).rejects.toThrow('Step `slow` (test/fixtures/labs/05-time-factor/lab.md:6) timed out after 1.2 s (timeout=1 × WORKSHOP_TIME_FACTOR 1.2)');
+      await lab.close();
+    } finally {
+      if (saved === undefined) delete process.env.WORKSHOP_TIME_FACTOR;
+      else process.env.WORKSHOP_TIME_FACTOR = saved;
+    }
+  });
+});

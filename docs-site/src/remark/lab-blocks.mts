@@ -135,10 +135,12 @@ function versionTabs(variants: LabBlock[], labMajors: number[], matrix: Matrix, 
   return jsx('Tabs', { groupId: 'pg', defaultValue: String(defaultValue), className: 'pg-tabs' }, items);
 }
 
+// The majors a lab runs on: every major of the table unless its front matter narrows it
+// (`majors: { range, reason }`, as the harness reads it).
 function labMajors(file: VFile, matrix: Matrix): number[] {
-  const front = (file.data as { frontMatter?: { majors?: unknown } }).frontMatter;
-  const listed = Array.isArray(front?.majors) ? front.majors.map(Number) : undefined;
-  return listed ? matrix.majors.filter((major) => listed.includes(major)) : matrix.majors;
+  const front = (file.data as { frontMatter?: { majors?: { range?: unknown } } }).frontMatter;
+  const range = front?.majors?.range;
+  return typeof range === 'string' ? (majorsInRange(range, matrix.majors) ?? matrix.majors) : matrix.majors;
 }
 
 export default function remarkLabBlocks(options: LabBlocksOptions) {
