@@ -3,6 +3,7 @@ export { useLab, openLab, Lab, StepFailedError } from './spec/lab.ts';
 export { budget, Deadline, pollUntil, WaitTimeoutError } from './spec/wait.ts';
 export { matchOutput } from './expect/match.ts';
 export type { Measurement, Series, LabReport, RunReport } from './report/model.ts';
+export type { NodeAddress } from './postgres/postgres.ts';
 export { connect, publishedAddress, queryValue, pollQueryUntil, checkpointCounters } from './postgres/postgres.ts';
 export type { CheckpointCounters } from './postgres/postgres.ts';
 export { versionFacts, knownMajors } from './lab/majors.ts';
@@ -11,6 +12,6 @@ export { Writer, prepareWrites, checkLedger, writesPerSecond, onPrimary, startWr
 export type { WriterResult, LedgerCheck, AcknowledgedWrite, WritableNode } from './probes/writer.ts';
 export { parsePgbenchLoad, tpsSeries } from './probes/pgbench.ts';
 export type { PgbenchLoad, PgbenchSample } from './probes/pgbench.ts';
-export { PatroniCluster, patroniDialect } from './patroni/patroni.ts';
+export { PatroniCluster, patroniDialect, leaderOf } from './patroni/patroni.ts';
 export type { ClusterMember, ClusterState } from './patroni/patroni.ts';
 export { PrimaryConnector, NoPrimaryError } from './patroni/primary.ts';

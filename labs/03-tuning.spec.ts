@@ -1,7 +1,6 @@
 // Executable spec of curriculum/03-tuning/lab.md: every step in order, plus checks and figures.
 import { expect, test } from 'vitest';
 import { useLab, queryValue, pollQueryUntil, checkpointCounters } from '../harness/index.ts';
-import { compose } from '../harness/environment/compose.ts';
 
 const lab = useLab('03-tuning');
 
@@ -19,7 +18,7 @@ function hitPercent(output: string): number {
 }
 
 async function serverLog(): Promise<string> {
-  const { stdout } = await compose(lab.project!, ['logs', '--no-log-prefix', 'pg1']);
+  const stdout = await lab.serverLog('pg1');
   return stdout;
 }
 

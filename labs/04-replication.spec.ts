@@ -3,7 +3,6 @@ import { expect, test } from 'vitest';
 import type pg from 'pg';
 import { useLab, queryValue, pollQueryUntil, parsePgbenchLoad, tpsSeries } from '../harness/index.ts';
 import type { Series } from '../harness/index.ts';
-import { compose } from '../harness/environment/compose.ts';
 
 const lab = useLab('04-replication');
 
@@ -262,7 +261,7 @@ test('a synchronous standby adds a round trip to every commit; with none left, c
   await lab.run('cancel-wait');
   // The cancelled backend ends its wait, finishes its commit and logs the warning.
   await pollQueryUntil(pg1, 'select count(*) from notes', '1', { timeoutMs: 15_000 });
-  await lab.poll('the cancelled wait in the server log', async () => (await compose(lab.project!, ['logs', '--no-log-prefix', 'pg1'])).stdout,
+  await lab.poll('the cancelled wait in the server log', () => lab.serverLog('pg1'),
     (log) => log.includes('has already committed locally'), { timeoutMs: 15_000, intervalMs: 500 });
   await lab.run('committed-locally');
 

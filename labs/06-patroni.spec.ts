@@ -2,11 +2,11 @@
 // failover and switchover measured from the client's side (the writer probe's acknowledged writes).
 import { expect, test } from 'vitest';
 import {
+  leaderOf, type PrimaryConnector,
   budget, checkLedger, onPrimary as onPrimaryNode, parsePgbenchLoad, patroniDialect, prepareWrites, startWriter as startWriterOn,
   stopWriterAfter as stopWriterOnceFlowing, tpsSeries, useLab, writesPerSecond, type Writer,
   type ClusterState, type WriterResult,
 } from '../harness/index.ts';
-import type { PrimaryConnector } from '../harness/patroni/primary.ts';
 import type pg from 'pg';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -37,7 +37,6 @@ const WRITES_AFTER_MS = 2000;
 
 let connector: PrimaryConnector;
 
-const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
 
 // Keeps the writer's own record of an event beside the report: its gap, errors and timelines.
 function keepLedger(name: string, result: WriterResult, events: Record<string, number>): void {
@@ -71,11 +70,7 @@ test('the cluster bootstraps with one leader and two streaming replicas', async 
   const { output } = await lab.run('leader-key');
   // The key in etcd and Patroni's REST API name the same leader.
   expect(output.trim()).toBe(`leader: ${leaderOf(state)}`);
-  const { password } = await (async () => {
-    await using probe = await lab.connect('pg1');
-    return { password: probe.password! };
-  })();
-  connector = cluster.primaryConnector({ password });
+  connector = cluster.primaryConnector(lab.credentials);
 });
 
 test("the leader key lives on an etcd lease of ttl seconds: 10 on Patroni 3, Patroni 4's floor of 20", async () => {

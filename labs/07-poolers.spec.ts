@@ -2,8 +2,9 @@
 // PgBouncer measured from its admin console, from PostgreSQL, and from a client writing through it.
 import { expect, test } from 'vitest';
 import {
-  connect, parsePgbenchLoad, prepareWrites, publishedAddress, queryValue, tpsSeries, useLab, Writer, writesPerSecond, WRITES_TABLE,
-  type ClusterState, type WriterResult,
+  leaderOf,
+  connect, parsePgbenchLoad, prepareWrites, queryValue, tpsSeries, useLab, Writer, writesPerSecond, WRITES_TABLE,
+  type WriterResult,
 } from '../harness/index.ts';
 import type pg from 'pg';
 import { writeFileSync } from 'node:fs';
@@ -29,11 +30,10 @@ const WRITE_ATTEMPT_TIMEOUT_MS = 60_000;
 
 let password: string;
 
-const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
 
 // A connection to PgBouncer's published port: database `pgbouncer` is its admin console.
 async function pgbouncer(database = 'postgres'): Promise<pg.Client & AsyncDisposable> {
-  return connect(await publishedAddress(lab.project!, 'pgbouncer', 6432), { password, database });
+  return connect(await lab.address('pgbouncer', 6432), { password, database });
 }
 
 interface PoolRow { database: string; user: string; cl_active: string; cl_waiting: string; sv_active: string; sv_idle: string; sv_used: string; sv_tested: string; sv_login: string }
@@ -105,7 +105,7 @@ async function startWriter(): Promise<Writer> {
     // Each run's ids start at 1 again.
     await client.query(`truncate ${WRITES_TABLE}`);
   }
-  const address = await publishedAddress(lab.project!, 'pgbouncer', 6432);
+  const address = await lab.address('pgbouncer', 6432);
   const writer = new Writer({ connect: () => connect(address, { password }), intervalMs: 20, attemptTimeoutMs: WRITE_ATTEMPT_TIMEOUT_MS }).start();
   await lab.poll('the writer probe to have acknowledged writes through PgBouncer', () => writer.acknowledgedCount, (n) => n >= WRITES_BEFORE, { timeoutMs: 30_000 });
   return writer;
@@ -126,10 +126,7 @@ function keepLedger(name: string, result: WriterResult): void {
 test('the platform starts; the leader is the node Patroni names', async () => {
   await lab.run('up');
   const state = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
-  {
-    await using probe = await lab.connect('pg1');
-    password = probe.password!;
-  }
+  password = lab.credentials.password;
   await lab.run('app-role');
   const { output } = await lab.run('leader');
   expect(output.trim()).toBe(`leader: ${leaderOf(state)}`);

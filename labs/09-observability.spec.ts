@@ -2,7 +2,7 @@
 // platform-health on a healthy platform, with a frozen replica, with a forgotten transaction, and
 // around a switchover; detection times (problem injected to the script reporting it) go to the report.
 import { expect, test } from 'vitest';
-import { queryValue, useLab, type ClusterState } from '../harness/index.ts';
+import { leaderOf, queryValue, useLab } from '../harness/index.ts';
 
 const lab = useLab('09-observability');
 const cluster = lab.patroni();
@@ -47,7 +47,6 @@ function replicaLag(text: string): Map<string, { bytes: number; state: string }>
   return lags;
 }
 
-const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
 const seconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
 
 test('on a fresh platform every signal reads OK but pg_stat_statements, which says why it cannot be read', async () => {

@@ -22,6 +22,11 @@ export interface ClusterState {
   pause?: boolean;
 }
 
+// The member holding the leader key in a GET /cluster state, if any.
+export function leaderOf(state: ClusterState): string | undefined {
+  return state.members.find((m) => m.role === 'leader')?.name;
+}
+
 // What the Patroni of a PostgreSQL major says and accepts where versions differ (the version table's facts).
 export function patroniDialect(major: number) {
   const facts = versionFacts(major).patroni;

@@ -8,12 +8,12 @@ import { formatProblem } from '../lab/model.ts';
 import { PROGRAM_LANGUAGES } from '../lab/parse.ts';
 import { matchOutput } from '../expect/match.ts';
 import { Terminal, type CommandOutcome } from '../terminal/terminal.ts';
-import { composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
+import { compose, composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
 import type { LabReport, Measurement, Series, StepReport } from '../report/model.ts';
 import { emit, runContext, type RunContext } from './run-context.ts';
 import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
-import { connect, publishedAddress } from '../postgres/postgres.ts';
+import { connect, publishedAddress, type NodeAddress } from '../postgres/postgres.ts';
 import { PatroniCluster } from '../patroni/patroni.ts';
 import { versionFacts, type VersionFacts } from '../lab/majors.ts';
 import { randomBytes } from 'node:crypto';
@@ -175,6 +175,27 @@ export class Lab {
     if (!this.project) throw new Error(`Lab ${this.id} has no environment to connect to`);
     const address = await publishedAddress(this.project, service, port);
     return connect(address, { password: this.passwords.POSTGRES_PASSWORD });
+  }
+
+  // The superuser credentials of this run's environment (fresh per run), for connections the spec opens itself.
+  get credentials(): { user: string; password: string } {
+    return { user: 'postgres', password: this.passwords.POSTGRES_PASSWORD };
+  }
+
+  // The 127.0.0.1 address a service's port of the environment is published on.
+  address(service: string, port: number): Promise<NodeAddress> {
+    return publishedAddress(this.environment(), service, port);
+  }
+
+  // What a service of the environment logged (its server log: `docker compose logs <service>`).
+  async serverLog(service: string): Promise<string> {
+    const result = await compose(this.environment(), ['logs', '--no-log-prefix', service], { timeoutMs: 60_000 });
+    return result.stdout;
+  }
+
+  private environment(): ComposeProject {
+    if (!this.project) throw new Error(`Lab ${this.id} has no environment (front matter \`environment: none\`)`);
+    return this.project;
   }
 
   // The Patroni cluster of the environment (REST API through the nodes' published 8008 ports).
