@@ -9,7 +9,7 @@ import { formatProblem } from '../lab/model.ts';
 import { UsageError } from '../lab/majors.ts';
 import { cleanProjects } from '../environment/compose.ts';
 import { ensureImage, imageVersions } from '../image/images.ts';
-import { REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
+import { parseLabReport, parseRunReport, REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
 import { newRunId, type RunEvent } from '../spec/run-context.ts';
 import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
@@ -105,7 +105,7 @@ async function verifyMajor(
   const labReports: LabReport[] = labs.map((lab) => {
     const file = path.join(runDir, `pg${major}`, lab.id, 'lab-report.json');
     if (!applicable.includes(lab)) return notRun(lab, major, 'not-applicable', `runs on PostgreSQL ${lab.document.frontMatter!.majors.join(', ')} only: ${lab.document.frontMatter!.majorsReason ?? ''}`);
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LabReport;
+    if (existsSync(file)) return parseLabReport(readFileSync(file, 'utf8'), file);
     return notRun(lab, major, 'failed', 'the spec ended before its teardown wrote a report (see the output above)');
   });
   const failed = exitCode !== 0 || labReports.some((lab) => lab.status === 'failed');
@@ -133,11 +133,13 @@ function withEarlierLabs(report: RunReport, latestFile: string, selected: LabEnt
   if (!existsSync(latestFile)) return report;
   let earlier: RunReport;
   try {
-    earlier = JSON.parse(readFileSync(latestFile, 'utf8')) as RunReport;
-  } catch {
+    earlier = parseRunReport(readFileSync(latestFile, 'utf8'), latestFile);
+  } catch (error) {
+    // An unreadable earlier report is replaced, not merged: say so rather than drop it silently.
+    console.log(pc.yellow(`${relativeToRepo(latestFile)} is replaced, not merged: ${(error as Error).message}`));
     return report;
   }
-  if (earlier.schemaVersion !== REPORT_SCHEMA_VERSION || earlier.major !== report.major) return report;
+  if (earlier.major !== report.major) return report;
   const ran = new Set(selected.map((lab) => lab.id));
   const carried = earlier.labs
     .filter((lab) => !ran.has(lab.id) && lab.status !== 'not-applicable')
