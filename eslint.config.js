@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'runs/**', 'reports/**', 'docs-site/node_modules/**', 'docs-site/build/**', 'docs-site/.docusaurus/**', 'docs-site/static/**'],
+    ignores: ['node_modules/**', 'runs/**', 'reports/**', 'docs-site/node_modules/**', 'docs-site/build/**', 'docs-site/.docusaurus/**', 'docs-site/static/**', 'docs-site/test/.work/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

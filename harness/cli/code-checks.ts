@@ -50,7 +50,7 @@ export async function shellcheck(): Promise<CodeCheck> {
   return { name: `shellcheck (${scripts.length} scripts)`, ok: result.exitCode === 0 };
 }
 
-const SKIPPED_DIRS = new Set(['node_modules', 'runs', 'reports', 'build', '.docusaurus', '.git']);
+const SKIPPED_DIRS = new Set(['node_modules', 'runs', 'reports', 'build', '.docusaurus', '.git', '.work']);
 
 // Files that are shell scripts: `*.sh`, or a `#!` line naming sh or bash.
 export function shellScripts(dir = repoRoot): string[] {

@@ -136,11 +136,16 @@ export function imageBuildArgs(major: number): Record<string, string> {
 }
 
 // A `pg=` range: `15`, `>=17`, `<17`, `15 || 18`, `>=15 <18`. Majors compare as semver `<major>.0.0`.
+// Or, where a variant depends on a tool's version rather than PostgreSQL's, a range of that tool's
+// versions (`patroni=">=4"`), which selects the majors whose row of the version table ships such a version.
 export class MajorRange {
   readonly text: string;
+  // The tool whose versions the range is about; PostgreSQL's majors when undefined.
+  readonly tool: Tool | undefined;
   private readonly range: semver.Range;
-  constructor(text: string) {
+  constructor(text: string, tool?: Tool) {
     this.text = text;
+    this.tool = tool;
     // A bare major such as `15` must mean exactly 15, not `15.x.x` of semver's caret rules; both agree here.
     this.range = new semver.Range(text);
   }
@@ -150,13 +155,31 @@ export class MajorRange {
     }
     return new MajorRange(text);
   }
+  // A range of a tool's versions (`>=4`, `<4`, `4.0`), read against the version table's rows.
+  static forTool(tool: Tool, text: string): MajorRange | string {
+    if (!/^[\d\s<>=|.]+$/.test(text) || semver.validRange(text) === null) {
+      return `expected a ${TOOL_NAMES[tool]} version or range such as \`>=4\` or \`<4\`, found \`${text}\``;
+    }
+    return new MajorRange(text, tool);
+  }
   includes(major: number): boolean {
-    return semver.satisfies(`${major}.0.0`, this.range);
+    if (!this.tool) return semver.satisfies(`${major}.0.0`, this.range);
+    const row = matrix().majors.get(major);
+    return row !== undefined && semver.satisfies(semver.coerce(row[this.tool])!, this.range);
   }
   toString(): string {
-    return this.text;
+    return this.tool ? `${this.tool}="${this.text}"` : this.text;
+  }
+  // How a page names it: `Patroni >=4`, or `PostgreSQL >=17`.
+  describe(): string {
+    return `${this.tool ? TOOL_NAMES[this.tool] : 'PostgreSQL'} ${this.text}`;
   }
 }
+
+// Tools whose version a block may depend on (`<tool>="<range>"`), as the version table names them.
+export const TOOLS = ['patroni'] as const;
+export type Tool = (typeof TOOLS)[number];
+const TOOL_NAMES: Record<Tool, string> = { patroni: 'Patroni' };
 
 // Parses `--pg 15,17,18` (or `all`); throws with the accepted values.
 export function parseMajorList(text: string | undefined): number[] {

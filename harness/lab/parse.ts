@@ -7,7 +7,7 @@ import remarkFrontmatter from 'remark-frontmatter';
 import { visit } from 'unist-util-visit';
 import YAML from 'yaml';
 import type { Code, Yaml } from 'mdast';
-import { MajorRange, knownMajors } from './majors.ts';
+import { MajorRange, TOOLS, knownMajors } from './majors.ts';
 import type { Expectation, FileBlock, FrontMatter, LabDocument, Problem, SourcePosition, Step } from './model.ts';
 import { parseInfoOptions, type InfoOption } from './info-string.ts';
 import { environmentsDir, relativeToRepo, repoRoot } from '../paths.ts';
@@ -15,7 +15,7 @@ import { environmentsDir, relativeToRepo, repoRoot } from '../paths.ts';
 export const SHELL_LANGUAGES = ['bash', 'sh', 'shell', 'console', 'zsh'];
 // Languages typed into a program that an `interactive` step started (psql).
 export const PROGRAM_LANGUAGES = ['sql', 'psql'];
-export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'norun', 'unchecked', 'expect', 'file', 'title', 'showLineNumbers'];
+export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'patroni', 'norun', 'unchecked', 'expect', 'file', 'title', 'showLineNumbers'];
 const STEP_ID = /^[a-z0-9][a-z0-9-]*$/;
 const DEFAULT_TERMINAL = 'main';
 
@@ -79,13 +79,18 @@ export function parseLab(markdown: string, file: string): LabDocument {
     const codeLine = start.line + 1;
     const isShell = SHELL_LANGUAGES.includes(lang);
 
+    // `pg=` (PostgreSQL majors) or `patroni=` (the Patroni versions the table ships): the majors a block applies to.
     const pgOption = options.get('pg');
+    const toolOption = TOOLS.find((tool) => options.has(tool));
     let pg: MajorRange | undefined;
-    if (pgOption) {
-      const range = MajorRange.parse(pgOption.value ?? '');
-      if (typeof range === 'string') report(where('pg'), `Invalid \`pg\` range: ${range}`);
+    if (pgOption && toolOption) report(where(toolOption), `A block takes \`pg=\` or \`${toolOption}=\`, not both: keep the one its output depends on`);
+    else if (pgOption || toolOption) {
+      const key = toolOption ?? 'pg';
+      const text = options.get(key)!.value ?? '';
+      const range = toolOption ? MajorRange.forTool(toolOption, text) : MajorRange.parse(text);
+      if (typeof range === 'string') report(where(key), `Invalid \`${key}\` range: ${range}`);
       else if (!knownMajors().some((major) => range.includes(major))) {
-        report(where('pg'), `\`pg=${range.text}\` matches none of the matrix's majors (${knownMajors().join(', ')})`);
+        report(where(key), `\`${key}=${range.text}\` matches none of the version table's majors (${knownMajors().join(', ')})`);
       } else pg = range;
     }
 

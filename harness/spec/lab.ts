@@ -89,7 +89,7 @@ export class Lab {
     if (!step) {
       const other = this.document.steps.find((s) => s.id === id);
       throw new StepFailedError(other
-        ? `Step \`${id}\` (${where(other)}) does not apply to PostgreSQL ${this.major} (pg=${other.pg}); the spec must not run it on this major`
+        ? `Step \`${id}\` (${where(other)}) does not apply to PostgreSQL ${this.major} (${other.pg?.describe()} only); the spec must not run it on this major`
         : `No step \`${id}\` in ${this.document.file}: expected one of ${this.steps.map((s) => s.id).join(', ')}`);
     }
     return step;

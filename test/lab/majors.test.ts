@@ -41,6 +41,15 @@ describe('the version table', () => {
     expect(MajorRange.parse('newest')).toMatch(/expected a PostgreSQL major or range/);
   });
 
+  test('a `patroni=` range selects the majors whose row ships such a Patroni', () => {
+    const pick = (text: string) => knownMajors().filter((m) => (MajorRange.forTool('patroni', text) as MajorRange).includes(m));
+    expect(pick('<4')).toEqual([15]);
+    expect(pick('>=4')).toEqual([17, 18]);
+    expect(pick('>=4.1')).toEqual([18]);
+    expect((MajorRange.forTool('patroni', '>=4') as MajorRange).describe()).toBe('Patroni >=4');
+    expect(MajorRange.forTool('patroni', 'four')).toMatch(/expected a Patroni version or range/);
+  });
+
   test('--pg lists are checked against the table', () => {
     expect(parseMajorList('15,18')).toEqual([15, 18]);
     expect(parseMajorList('all')).toEqual([15, 17, 18]);

@@ -7,7 +7,7 @@ import type { Code, Parent, Root, RootContent } from 'mdast';
 import type { VFile } from 'vfile';
 import { visit } from 'unist-util-visit';
 import { parseInfoOptions, type InfoOptions } from './info-string.mts';
-import { majorsInRange, type Matrix } from '../site/matrix.mts';
+import { majorsInRange, majorsInToolRange, toolVersion, VERSIONED_TOOLS, type Matrix } from '../site/matrix.mts';
 
 export interface LabBlocksOptions {
   repoRoot: string;
@@ -24,8 +24,10 @@ interface LabBlock {
   options: InfoOptions;
   // `step:<id>` or `expect:<id>`: blocks that are variants of one another share it.
   variantKey?: string;
-  // Majors the block applies to (its `pg=` range over the matrix), when it has one.
+  // Majors the block applies to (its `pg=` or tool range over the version table), when it has one.
   pgMajors?: number[];
+  // The tool whose version chose the variant (`patroni=">=4"`) and how the page names the range.
+  tool?: { name: string; label: string };
 }
 
 interface JsxAttribute {
@@ -86,7 +88,8 @@ function titleOf(block: LabBlock, terminals: Set<string>, inTabs: boolean): stri
   } else {
     return undefined;
   }
-  if (!inTabs && block.pgMajors) parts.push(`PostgreSQL ${majorsText(block.pgMajors)} only`);
+  if (!inTabs && block.tool) parts.push(`${block.tool.label} (PostgreSQL ${majorsText(block.pgMajors ?? [])}) only`);
+  else if (!inTabs && block.pgMajors) parts.push(`PostgreSQL ${majorsText(block.pgMajors)} only`);
   return parts.join(' · ');
 }
 
@@ -106,7 +109,7 @@ function readBlock(node: RootContent, options: LabBlocksOptions, file: VFile): L
   if (node.type !== 'code') return undefined;
   const parsed = parseInfoOptions(node.meta);
   // Meta that is not in the lab format (or malformed, which `workshop lint` reports) is left to Docusaurus.
-  if (!parsed || ![...parsed.keys()].some((key) => ['step', 'expect', 'norun', 'file', 'pg'].includes(key))) return undefined;
+  if (!parsed || ![...parsed.keys()].some((key) => ['step', 'expect', 'norun', 'file', 'pg', ...VERSIONED_TOOLS].includes(key))) return undefined;
   const target = parsed.get('file');
   if (target !== undefined) node.value = repositoryFile(typeof target === 'string' ? target : '', options, file, node);
   const step = parsed.get('step');
@@ -120,6 +123,15 @@ function readBlock(node: RootContent, options: LabBlocksOptions, file: VFile): L
     if (!majors) throw new Error(`${where(file, node)}: invalid \`pg=${pg}\`: expected a PostgreSQL major or range such as \`17\`, \`>=17\` or \`15 || 18\``);
     block.pgMajors = majors;
   }
+  // A variant of a tool's version (`patroni=">=4"`): the majors that ship it, and the page says which tool.
+  const tool = VERSIONED_TOOLS.find((name) => parsed.has(name));
+  const toolRange = tool ? parsed.get(tool) : undefined;
+  if (tool && typeof toolRange === 'string') {
+    const selected = majorsInToolRange(tool, toolRange, options.matrix.majors);
+    if (!selected) throw new Error(`${where(file, node)}: invalid \`${tool}=${toolRange}\`: expected a version range such as \`>=4\``);
+    block.pgMajors = selected.majors;
+    block.tool = { name: tool, label: selected.label };
+  }
   return block;
 }
 
@@ -129,7 +141,10 @@ function versionTabs(variants: LabBlock[], labMajors: number[], matrix: Matrix, 
   const majors = labMajors.filter((major) => variants.some((variant) => variant.pgMajors!.includes(major)));
   const items = majors.map((major) => {
     const variant = variants.find((candidate) => candidate.pgMajors!.includes(major))!;
-    return jsx('TabItem', { value: String(major), label: `PostgreSQL ${major}` }, [present(variant, terminals, true)]);
+    // A variant chosen by a tool's version names that version beside the major it ships with.
+    const version = variant.tool ? toolVersion(variant.tool.name, major) : undefined;
+    const label = variant.tool && version ? `PostgreSQL ${major} · ${variant.tool.label.split(' ')[0]} ${version}` : `PostgreSQL ${major}`;
+    return jsx('TabItem', { value: String(major), label }, [present(variant, terminals, true)]);
   });
   const defaultValue = majors.includes(matrix.defaultMajor) ? matrix.defaultMajor : majors.at(-1)!;
   return jsx('Tabs', { groupId: 'pg', defaultValue: String(defaultValue), className: 'pg-tabs' }, items);
