@@ -8,9 +8,11 @@ export { connect, publishedAddress, queryValue, pollQueryUntil, checkpointCounte
 export type { CheckpointCounters } from './postgres/postgres.ts';
 export { versionFacts, knownMajors } from './lab/majors.ts';
 export type { VersionFacts } from './lab/majors.ts';
-export { Writer, prepareWrites, checkLedger, writesPerSecond, onPrimary, startWriter, stopWriterAfter, WRITES_TABLE } from './probes/writer.ts';
+export { Writer, prepareWrites, checkLedger, keepLedger, gapAcross, writesPerSecond, onPrimary, startWriter, stopWriterAfter, WRITES_TABLE } from './probes/writer.ts';
 export type { WriterResult, LedgerCheck, AcknowledgedWrite, WritableNode } from './probes/writer.ts';
-export { parsePgbenchLoad, tpsSeries } from './probes/pgbench.ts';
+export { parsePgbenchLoad, tpsSeries, printedFigure } from './probes/pgbench.ts';
+export { startSampler, sampleWhile } from './probes/sampler.ts';
+export type { Sampler } from './probes/sampler.ts';
 export type { PgbenchLoad, PgbenchSample } from './probes/pgbench.ts';
 export { PatroniCluster, patroniDialect, leaderOf } from './patroni/patroni.ts';
 export type { ClusterMember, ClusterState } from './patroni/patroni.ts';

@@ -2,14 +2,12 @@
 // failover and switchover measured from the client's side (the writer probe's acknowledged writes).
 import { expect, test } from 'vitest';
 import {
-  leaderOf, type PrimaryConnector,
+  gapAcross, keepLedger, leaderOf, type PrimaryConnector,
   budget, checkLedger, onPrimary as onPrimaryNode, parsePgbenchLoad, patroniDialect, prepareWrites, startWriter as startWriterOn,
   stopWriterAfter as stopWriterOnceFlowing, tpsSeries, useLab, writesPerSecond, type Writer,
-  type ClusterState, type WriterResult,
+  type ClusterState,
 } from '../harness/index.ts';
 import type pg from 'pg';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 
 const lab = useLab('06-patroni');
 const cluster = lab.patroni();
@@ -37,23 +35,6 @@ const WRITES_AFTER_MS = 2000;
 
 let connector: PrimaryConnector;
 
-
-// Keeps the writer's own record of an event beside the report: its gap, errors and timelines.
-function keepLedger(name: string, result: WriterResult, events: Record<string, number>): void {
-  const { acknowledged, ...rest } = result;
-  const around = result.gap ? acknowledged.filter((a) => a.at >= result.gap!.from - 1000 && a.at <= result.gap!.to + 1000) : [];
-  writeFileSync(path.join(lab.workDir, `writer-${name}.json`), `${JSON.stringify({ events, acknowledgedCount: acknowledged.length, ...rest, acknowledgedAroundGap: around }, null, 2)}\n`);
-}
-
-// The largest interval between successive acknowledged writes that overlaps [from, to] (unix ms), in seconds.
-function gapAcross(result: WriterResult, from: number, to: number): number {
-  const times = result.acknowledged.map((a) => a.at).sort((a, b) => a - b);
-  let largest = 0;
-  for (let i = 1; i < times.length; i++) {
-    if (times[i]! >= from && times[i - 1]! <= to) largest = Math.max(largest, times[i]! - times[i - 1]!);
-  }
-  return largest / 1000;
-}
 
 // Runs queries on the current primary, found as the writer probe finds it.
 const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work);
@@ -99,7 +80,7 @@ test('a killed leader is replaced after its lease expires; writes resume on the 
   const result = await stopWriterAfter(writer, newLeaderAt);
   const ledger = await onPrimary((primary) => checkLedger(primary, result));
 
-  keepLedger('failover', result, { killedAt, newLeaderAt });
+  keepLedger(lab.workDir, 'failover', result, { killedAt, newLeaderAt });
   const timeToLeader = (newLeaderAt - killedAt) / 1000;
   lab.measure('failover.time_to_new_leader_s', timeToLeader, 's', `docker compose kill of the leader to a new leader in GET /cluster (polled every 200 ms), ttl ${ttlSeconds} s`);
   lab.measure('failover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes of the writer probe across the hard kill');
@@ -152,7 +133,7 @@ test('a switchover moves the leader with a write gap of seconds and loses nothin
   expect(leaderOf(state)).toBe(to);
   const result = await stopWriterAfter(writer, leaderAt);
   const ledger = await onPrimary((primary) => checkLedger(primary, result));
-  keepLedger('switchover', result, { startedAt });
+  keepLedger(lab.workDir, 'switchover', result, { startedAt });
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes across patronictl switchover');
   lab.measure('switchover.lost_writes', ledger.lost.length, 'writes');
   lab.measure('switchover.in_doubt_writes', result.inDoubt.length, 'writes');
@@ -220,7 +201,7 @@ test('with synchronous_mode two leaders killed in a row are each replaced by the
 
   const result = await stopWriterAfter(writer, kills[1]!.newLeaderAt);
   const ledger = await onPrimary((primary) => checkLedger(primary, result));
-  keepLedger('failover-synchronous', result, Object.fromEntries(kills.flatMap((k, i) => [[`killed${i + 1}At`, k.killedAt], [`newLeader${i + 1}At`, k.newLeaderAt]])));
+  keepLedger(lab.workDir, 'failover-synchronous', result, Object.fromEntries(kills.flatMap((k, i) => [[`killed${i + 1}At`, k.killedAt], [`newLeader${i + 1}At`, k.newLeaderAt]])));
   kills.forEach((kill, i) => {
     lab.measure(`sync_failover.kill${i + 1}.time_to_new_leader_s`, (kill.newLeaderAt - kill.killedAt) / 1000, 's', `synchronous_mode, kill ${i + 1} of 2: kill of the leader to a new leader in GET /cluster`);
     lab.measure(`sync_failover.kill${i + 1}.write_gap_s`, gapAcross(result, kill.killedAt, kill.newLeaderAt), 's', `synchronous_mode, kill ${i + 1} of 2: largest interval between acknowledged writes across this kill`);

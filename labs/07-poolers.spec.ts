@@ -2,13 +2,11 @@
 // PgBouncer measured from its admin console, from PostgreSQL, and from a client writing through it.
 import { expect, test } from 'vitest';
 import {
-  leaderOf,
+  keepLedger, leaderOf,
   connect, parsePgbenchLoad, prepareWrites, queryValue, tpsSeries, useLab, Writer, writesPerSecond, WRITES_TABLE,
   type WriterResult,
 } from '../harness/index.ts';
 import type pg from 'pg';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 
 const lab = useLab('07-poolers');
 const cluster = lab.patroni();
@@ -115,12 +113,6 @@ async function startWriter(): Promise<Writer> {
 async function stopWriterAfter(writer: Writer, since: number): Promise<WriterResult> {
   await lab.poll('acknowledged writes through PgBouncer after the new leader', () => writer.lastAcknowledgedAt ?? 0, (at) => at > since + WRITES_AFTER_MS, { timeoutMs: 90_000, intervalMs: 200 });
   return writer.stop();
-}
-
-// Keeps the writer's record of a switchover beside the report.
-function keepLedger(name: string, result: WriterResult): void {
-  const { acknowledged, ...rest } = result;
-  writeFileSync(path.join(lab.workDir, `writer-${name}.json`), `${JSON.stringify({ acknowledgedCount: acknowledged.length, ...rest }, null, 2)}\n`);
 }
 
 test('the platform starts; the leader is the node Patroni names', async () => {
@@ -241,7 +233,7 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   await lab.run('switchover');
   const afterSwitchover = await cluster.waitForLeader({ not: before, timeoutMs: 60_000 });
   let result = await stopWriterAfter(writer, Date.now());
-  keepLedger('switchover', result);
+  keepLedger(lab.workDir, 'switchover', result);
   let load = parsePgbenchLoad((await lab.wait('load-switchover')).output);
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes through PgBouncer across patronictl switchover');
   lab.measure('switchover.writer_errors', result.failedAttempts, 'errors', 'failed connects and inserts of the writer probe through PgBouncer');
@@ -271,7 +263,7 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   await lab.run('resume');
   const resumedAt = Date.now();
   result = await stopWriterAfter(writer, resumedAt);
-  keepLedger('switchover-paused', result);
+  keepLedger(lab.workDir, 'switchover-paused', result);
   load = parsePgbenchLoad((await lab.wait('load-paused')).output);
   lab.measure('paused_switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes through PgBouncer across PAUSE, switchover, RESUME');
   lab.measure('paused_switchover.pause_s', (resumedAt - pausedAt) / 1000, 's', 'PAUSE until RESUME returned (the switchover and the wait for HAProxy inside)');
