@@ -31,6 +31,7 @@ const TOOLS = {
   jq: { name: 'jq', why: 'jq, which lab pages and the platform-health script read JSON with' },
   curl: { name: 'curl', why: 'curl, which module 08\'s page reads HAProxy\'s statistics with' },
   chromium: { name: 'Chromium', why: 'Chromium for the site\'s browser test' },
+  shellcheck: { name: 'shellcheck', why: 'shellcheck, which `npm test` runs over every shell script' },
 };
 
 const AGAIN = 'then run the command again';
@@ -61,7 +62,7 @@ export function needsOf(args) {
   if (command === 'test') {
     const unitOnly = args.includes('--unit-only');
     const site = !args.includes('--no-site');
-    const tools = unitOnly ? ['jq'] : labs;
+    const tools = unitOnly ? ['jq', 'shellcheck'] : [...labs, 'shellcheck'];
     return { command, docker: !unitOnly, site, tools: site ? [...tools, 'chromium'] : tools };
   }
   if (command === 'verify') return { ...needs, docker: true, tools: labs };

@@ -1,7 +1,7 @@
 // Executable spec of curriculum/02-connections/lab.md: every step in order, plus checks and figures.
 import { expect, test } from 'vitest';
 import type pg from 'pg';
-import { useLab, queryValue, pollQueryUntil } from '../harness/index.ts';
+import { useLab, queryValue, pollQueryUntil, printedFigure, sampleWhile } from '../harness/index.ts';
 
 const lab = useLab('02-connections');
 
@@ -30,32 +30,15 @@ function psqlRow(output: string): number[] {
   return row.split('|').map((cell) => Number(cell.trim()));
 }
 
-// A figure pgbench printed (`tps = 123.4 (…)`, `latency average = 1.2 ms`).
-function pgbenchFigure(output: string, label: string): number {
-  const match = new RegExp(`^${label} = ([0-9.]+)`, 'm').exec(output);
-  if (!match) throw new Error(`pgbench printed no \`${label} = …\` line; output:\n${output}`);
-  return Number(match[1]);
-}
-
 // Samples pg_stat_activity every 100 ms while `running` lasts: how many pgbench backends were active,
 // and how many of those waited on a heavyweight lock (a row or transaction lock).
 async function sampleLockWaits(client: pg.Client, running: Promise<unknown>) {
-  let done = false;
-  running.then(() => (done = true), () => (done = true));
-  let active = 0;
-  let waitingOnLock = 0;
-  let samples = 0;
-  while (!done) {
-    const { rows } = await client.query<{ active: number; lock: number }>(
-      "select count(*)::int as active, (count(*) filter (where wait_event_type = 'Lock'))::int as lock from pg_stat_activity where application_name = 'pgbench' and state = 'active'");
-    if (rows[0]!.active > 0) {
-      active += rows[0]!.active;
-      waitingOnLock += rows[0]!.lock;
-      samples++;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { samples, lockFraction: active > 0 ? waitingOnLock / active : 0 };
+  const reads = await sampleWhile(running, async () => (await client.query<{ active: number; lock: number }>(
+    "select count(*)::int as active, (count(*) filter (where wait_event_type = 'Lock'))::int as lock from pg_stat_activity where application_name = 'pgbench' and state = 'active'")).rows[0]!, 100);
+  const busy = reads.filter((read) => read.active > 0);
+  const active = busy.reduce((sum, read) => sum + read.active, 0);
+  const waitingOnLock = busy.reduce((sum, read) => sum + read.lock, 0);
+  return { samples: busy.length, lockFraction: active > 0 ? waitingOnLock / active : 0 };
 }
 
 test('the server starts, with pgbench tables at scale 1', async () => {
@@ -102,9 +85,9 @@ test("a backend's own memory is small; what it reads is in shared memory, not it
 test('a connection per transaction divides throughput many times over', async () => {
   const kept = (await lab.run('tps-kept-connections')).output;
   const perTransaction = (await lab.run('tps-connect-per-transaction')).output;
-  const tpsKept = pgbenchFigure(kept, 'tps');
-  const tpsConnect = pgbenchFigure(perTransaction, 'tps');
-  const connectionMs = pgbenchFigure(perTransaction, 'average connection time');
+  const tpsKept = printedFigure(kept, 'tps =');
+  const tpsConnect = printedFigure(perTransaction, 'tps =');
+  const connectionMs = printedFigure(perTransaction, 'average connection time =');
   lab.measure('connect.tps_kept_connections', tpsKept, 'tps', 'pgbench -S, 4 clients, kept connections');
   lab.measure('connect.tps_connection_per_transaction', tpsConnect, 'tps', 'the same with -C (a new connection per transaction)');
   lab.measure('connect.tps_ratio', tpsKept / tpsConnect, 'x', 'kept connections over a connection per transaction');
@@ -148,10 +131,10 @@ test('32 busy connections on 2 cores wait on each other: no more throughput, lon
   const many = lab.run('busy-32');
   const manyWaits = await sampleLockWaits(pg1, many);
   const manyOut = (await many).output;
-  const latency2 = pgbenchFigure(twoOut, 'latency average');
-  const latency32 = pgbenchFigure(manyOut, 'latency average');
-  lab.measure('busy.tps_2_clients', pgbenchFigure(twoOut, 'tps'), 'tps', 'pgbench tpcb-like, scale 1, 2 clients');
-  lab.measure('busy.tps_32_clients', pgbenchFigure(manyOut, 'tps'), 'tps', 'the same with 32 clients');
+  const latency2 = printedFigure(twoOut, 'latency average =');
+  const latency32 = printedFigure(manyOut, 'latency average =');
+  lab.measure('busy.tps_2_clients', printedFigure(twoOut, 'tps ='), 'tps', 'pgbench tpcb-like, scale 1, 2 clients');
+  lab.measure('busy.tps_32_clients', printedFigure(manyOut, 'tps ='), 'tps', 'the same with 32 clients');
   lab.measure('busy.latency_ms_2_clients', latency2, 'ms');
   lab.measure('busy.latency_ms_32_clients', latency32, 'ms');
   lab.measure('busy.lock_wait_fraction_2_clients', twoWaits.lockFraction, 'ratio', `active backends seen waiting on a lock (${twoWaits.samples} samples)`);
@@ -177,7 +160,7 @@ test('past max_connections an ordinary role is refused first, then everyone: sor
   await lab.run('fill-superuser-slots');
   const refusal = await lab.poll('a superuser connection to be refused', async () => {
     try {
-      await using pg1 = await lab.connect('pg1');
+      await using _connection = await lab.connect('pg1');
       return 'connected';
     } catch (error) {
       return (error as Error).message;

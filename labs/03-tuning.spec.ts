@@ -1,28 +1,8 @@
 // Executable spec of curriculum/03-tuning/lab.md: every step in order, plus checks and figures.
 import { expect, test } from 'vitest';
-import type pg from 'pg';
-import { useLab, queryValue, pollQueryUntil } from '../harness/index.ts';
-import { compose } from '../harness/environment/compose.ts';
+import { useLab, queryValue, pollQueryUntil, checkpointCounters, printedFigure } from '../harness/index.ts';
 
 const lab = useLab('03-tuning');
-
-// The one place that knows where each major keeps its checkpoint counters: pg_stat_bgwriter up to
-// 16, pg_stat_checkpointer from 17.
-async function checkpointCounters(client: pg.Client): Promise<{ timed: number; requested: number }> {
-  const hasCheckpointer = await queryValue(client, "select to_regclass('pg_catalog.pg_stat_checkpointer') is not null");
-  const sql = hasCheckpointer === 'true'
-    ? 'select num_timed as timed, num_requested as requested from pg_stat_checkpointer'
-    : 'select checkpoints_timed as timed, checkpoints_req as requested from pg_stat_bgwriter';
-  const row = (await client.query<{ timed: string; requested: string }>(sql)).rows[0]!;
-  return { timed: Number(row.timed), requested: Number(row.requested) };
-}
-
-// A number the lab's output printed after `label` (`tps = 123.4`, `WAL flushes: 56`).
-function figure(output: string, label: RegExp): number {
-  const match = new RegExp(`^\\s*${label.source}\\s*([0-9.]+)`, 'm').exec(output);
-  if (!match) throw new Error(`No line matching /${label.source}/ followed by a number in:\n${output}`);
-  return Number(match[1]);
-}
 
 // The hit percentage printed by select-only-* (`hit_percent|…` as the last line).
 function hitPercent(output: string): number {
@@ -31,7 +11,7 @@ function hitPercent(output: string): number {
 }
 
 async function serverLog(): Promise<string> {
-  const { stdout } = await compose(lab.project!, ['logs', '--no-log-prefix', 'pg1']);
+  const stdout = await lab.serverLog('pg1');
   return stdout;
 }
 
@@ -41,7 +21,7 @@ test('the server starts, with pgbench tables at scale 5', async () => {
   await lab.run('up');
   await lab.run('pgbench-init');
   await using pg1 = await lab.connect('pg1');
-  timedAtStart = (await checkpointCounters(pg1)).timed;
+  timedAtStart = (await checkpointCounters(pg1, lab.versions)).timed;
 });
 
 test('each setting says when a change takes effect', async () => {
@@ -70,8 +50,8 @@ test('with shared_buffers smaller than the data the hit ratio falls; shared_buff
   const hit16 = hitPercent(at16);
   lab.measure('shared_buffers.hit_percent_128MB', hit128, '%', 'pgbench -S, pg_stat_statements: pages found in shared_buffers, 128 MB');
   lab.measure('shared_buffers.hit_percent_16MB', hit16, '%', 'the same with 16 MB of shared_buffers');
-  lab.measure('shared_buffers.tps_128MB', figure(at128, /tps =/), 'tps');
-  lab.measure('shared_buffers.tps_16MB', figure(at16, /tps =/), 'tps');
+  lab.measure('shared_buffers.tps_128MB', printedFigure(at128, /tps =/), 'tps');
+  lab.measure('shared_buffers.tps_16MB', printedFigure(at16, /tps =/), 'tps');
   if (Number.isFinite(readUs)) lab.measure('shared_buffers.read_us_per_page_16MB', readUs, 'µs', 'time per page read at 16 MB (mostly the OS page cache)');
   expect(hit128).toBeGreaterThanOrEqual(99);
   expect(hit16).toBeLessThan(hit128 - 10);
@@ -81,9 +61,9 @@ test('work_mem decides whether a sort spills to temporary files', async () => {
   const spilled = (await lab.run('sort-4mb')).output;
   const inMemory = (await lab.run('sort-64mb')).output;
   // The step outputs are the sort node's own lines (checked by the expectations): read the figures there.
-  lab.measure('work_mem.sort_disk_kB_at_4MB', figure(spilled, /Sort Method: external merge +Disk:/), 'kB', 'external merge of 500,000 rows');
-  lab.measure('work_mem.temp_blocks_written_at_4MB', figure(spilled, /Buffers: .*temp read=[0-9]+ written=/), 'blocks');
-  lab.measure('work_mem.sort_memory_kB_at_64MB', figure(inMemory, /Sort Method: quicksort +Memory:/), 'kB', 'quicksort of the same rows');
+  lab.measure('work_mem.sort_disk_kB_at_4MB', printedFigure(spilled, /Sort Method: external merge +Disk:/), 'kB', 'external merge of 500,000 rows');
+  lab.measure('work_mem.temp_blocks_written_at_4MB', printedFigure(spilled, /Buffers: .*temp read=[0-9]+ written=/), 'blocks');
+  lab.measure('work_mem.sort_memory_kB_at_64MB', printedFigure(inMemory, /Sort Method: quicksort +Memory:/), 'kB', 'quicksort of the same rows');
   expect(inMemory).not.toContain('temp');
 });
 
@@ -91,12 +71,12 @@ test('synchronous_commit = off stops flushing the WAL at every commit, and commi
   await lab.run('wal-flush-counter');
   const on = (await lab.run('commit-on')).output;
   const off = (await lab.run('commit-off')).output;
-  const txOn = figure(on, /number of transactions actually processed:/);
-  const txOff = figure(off, /number of transactions actually processed:/);
-  const flushesOn = figure(on, /WAL flushes:/);
-  const flushesOff = figure(off, /WAL flushes:/);
-  const tpsOn = figure(on, /tps =/);
-  const tpsOff = figure(off, /tps =/);
+  const txOn = printedFigure(on, /number of transactions actually processed:/);
+  const txOff = printedFigure(off, /number of transactions actually processed:/);
+  const flushesOn = printedFigure(on, /WAL flushes:/);
+  const flushesOff = printedFigure(off, /WAL flushes:/);
+  const tpsOn = printedFigure(on, /tps =/);
+  const tpsOff = printedFigure(off, /tps =/);
   lab.measure('synchronous_commit.tps_on', tpsOn, 'tps', 'pgbench tpcb-like, 1 client, 4 s');
   lab.measure('synchronous_commit.tps_off', tpsOff, 'tps', 'the same with synchronous_commit = off');
   lab.measure('synchronous_commit.tps_ratio', tpsOff / tpsOn, 'x', 'off over on');
@@ -113,7 +93,7 @@ test('a small max_wal_size requests checkpoints; checkpoint_timeout times them',
   {
     await using pg1 = await lab.connect('pg1');
     // checkpoint_timeout = 30s took effect at the reload; the first timed checkpoint follows within 30 s.
-    await lab.poll('a timed checkpoint since checkpoint_timeout = 30s', () => checkpointCounters(pg1), (c) => c.timed > timedAtStart, { timeoutMs: 60_000, intervalMs: 500 });
+    await lab.poll('a timed checkpoint since checkpoint_timeout = 30s', () => checkpointCounters(pg1, lab.versions), (c) => c.timed > timedAtStart, { timeoutMs: 60_000, intervalMs: 500 });
   }
   await lab.run('checkpoint-counters');
   await using pg1 = await lab.connect('pg1');
@@ -122,7 +102,7 @@ test('a small max_wal_size requests checkpoints; checkpoint_timeout times them',
   // WAL from just before each step (its CHECKPOINT record included); requested checkpoints as the
   // step counted them, from after its own CHECKPOINT.
   let lsn = await queryValue(pg1, 'select pg_current_wal_lsn()');
-  const requested1gb = figure((await lab.run('wal-1gb')).output, /requested checkpoints:/);
+  const requested1gb = printedFigure((await lab.run('wal-1gb')).output, /requested checkpoints:/);
   const wal1gb = await walBytesSince(lsn);
 
   await lab.run('max-wal-size-32mb');
@@ -131,7 +111,7 @@ test('a small max_wal_size requests checkpoints; checkpoint_timeout times them',
     await pollQueryUntil(fresh, 'show max_wal_size', '32MB', { timeoutMs: 15_000 });
   }
   lsn = await queryValue(pg1, 'select pg_current_wal_lsn()');
-  const requested32mb = figure((await lab.run('wal-32mb')).output, /requested checkpoints:/);
+  const requested32mb = printedFigure((await lab.run('wal-32mb')).output, /requested checkpoints:/);
   const wal32mb = await walBytesSince(lsn);
 
   lab.measure('checkpoints.wal_MB_3200_transactions_1GB', wal1gb / 2 ** 20, 'MB', 'WAL of 3,200 tpcb-like transactions, max_wal_size = 1GB');

@@ -1,9 +1,8 @@
 // Executable spec of curriculum/04-replication/lab.md: every step in order, plus checks and figures.
 import { expect, test } from 'vitest';
 import type pg from 'pg';
-import { useLab, pollQueryUntil, waitForReplay, parsePgbenchLoad, tpsSeries } from '../harness/index.ts';
-import type { Series } from '../harness/index.ts';
-import { compose } from '../harness/environment/compose.ts';
+import { useLab, pollQueryUntil, waitForReplay, parsePgbenchLoad, printedFigure, sampleWhile, startSampler, tpsSeries } from '../harness/index.ts';
+import type { Sampler, Series } from '../harness/index.ts';
 
 const lab = useLab('04-replication');
 
@@ -21,54 +20,25 @@ interface LagSample {
 }
 
 // Samples pg_stat_replication on the primary until stopped: lag in bytes (by LSN) and replay_lag.
-function sampleLag(primary: pg.Client) {
-  const samples: LagSample[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      try {
-        const { rows } = await primary.query<{ replica: string; bytes: number; replay_s: number | null }>(
-          `select application_name as replica, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 as bytes,
-                  extract(epoch from replay_lag)::float8 as replay_s from pg_stat_replication`);
-        const at = Date.now();
-        for (const row of rows) samples.push({ at, replica: row.replica, bytes: row.bytes, replaySeconds: row.replay_s });
-      } catch {
-        // A sample lost to a busy server is only a gap in the plot.
-      }
-      await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
-    }
-  })();
-  return {
-    samples,
-    async stop(): Promise<LagSample[]> {
-      running = false;
-      await loop;
-      return samples;
-    },
-  };
+// A sample lost to a busy server is only a gap in the plot.
+function sampleLag(primary: pg.Client): Sampler<LagSample[]> {
+  return startSampler(async () => {
+    const { rows } = await primary.query<{ replica: string; bytes: number; replay_s: number | null }>(
+      `select application_name as replica, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 as bytes,
+              extract(epoch from replay_lag)::float8 as replay_s from pg_stat_replication`);
+    const at = Date.now();
+    return rows.map((row) => ({ at, replica: row.replica, bytes: row.bytes, replaySeconds: row.replay_s }));
+  }, SAMPLE_INTERVAL_MS);
 }
 
 // Samples what pgbench's backend is doing while `running` lasts: how often it waited in SyncRep.
 async function sampleSyncRepWaits(primary: pg.Client, running: Promise<unknown>) {
-  let done = false;
-  running.then(() => (done = true), () => (done = true));
-  let active = 0;
-  let syncRep = 0;
-  while (!done) {
-    const { rows } = await primary.query<{ active: number; sync_rep: number }>(
-      "select count(*)::int as active, (count(*) filter (where wait_event = 'SyncRep'))::int as sync_rep from pg_stat_activity where application_name = 'pgbench' and state = 'active'");
-    active += rows[0]!.active;
-    syncRep += rows[0]!.sync_rep;
-    await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS / 2));
-  }
+  const reads = await sampleWhile(running, async () => (await primary.query<{ active: number; sync_rep: number }>(
+    "select count(*)::int as active, (count(*) filter (where wait_event = 'SyncRep'))::int as sync_rep from pg_stat_activity where application_name = 'pgbench' and state = 'active'")).rows[0]!,
+  SAMPLE_INTERVAL_MS / 2);
+  const active = reads.reduce((sum, read) => sum + read.active, 0);
+  const syncRep = reads.reduce((sum, read) => sum + read.sync_rep, 0);
   return { samples: active, fraction: active > 0 ? syncRep / active : 0 };
-}
-
-// A figure pgbench printed (`latency average = 1.2 ms`).
-function pgbenchFigure(output: string, label: string): number {
-  const match = new RegExp(`^${label} = ([0-9.]+)`, 'm').exec(output);
-  if (!match) throw new Error(`pgbench printed no \`${label} = …\` line; output:\n${output}`);
-  return Number(match[1]);
 }
 
 function lagSeries(samples: LagSample[], replica: string, marks: Series['marks']): Series[] {
@@ -164,7 +134,7 @@ test('under load lag stays small; a paused replica falls behind in bytes while i
   const pg3Lag = "select pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) > 65536 from pg_stat_replication where application_name = 'pg3'";
   await pollQueryUntil(pg1, pg3Lag, 'true', { timeoutMs: 30_000 });
   // replay_lag of the paused replica while it was paused: the last value it reported, unchanged.
-  const replayLagWhilePaused = sampler.samples.filter((s) => s.replica === 'pg3' && s.at > pausedAt + 1000).map((s) => s.replaySeconds);
+  const replayLagWhilePaused = sampler.samples.flat().filter((s) => s.replica === 'pg3' && s.at > pausedAt + 1000).map((s) => s.replaySeconds);
   await lab.run('lag-while-paused');
 
   await lab.run('unpause-pg3');
@@ -177,9 +147,9 @@ test('under load lag stays small; a paused replica falls behind in bytes while i
   const load = await lab.wait('load', 90_000);
   marks.push({ at: Date.parse(load.endedAt), label: 'load ended' });
   // The replica's reports after it resumed carry the lag accumulated during the pause.
-  await lab.poll('replay_lag of pg3 reported after the pause', () => sampler.samples.filter((s) => s.replica === 'pg3' && s.at > unpausedAt && s.replaySeconds !== null).length,
+  await lab.poll('replay_lag of pg3 reported after the pause', () => sampler.samples.flat().filter((s) => s.replica === 'pg3' && s.at > unpausedAt && s.replaySeconds !== null).length,
     (n) => n > 0, { timeoutMs: 20_000 });
-  const samples = await sampler.stop();
+  const samples = (await sampler.stop()).flat();
 
   const underLoad = samples.filter((s) => s.at < pausedAt);
   const pg2Bytes = underLoad.filter((s) => s.replica === 'pg2').map((s) => s.bytes);
@@ -228,13 +198,13 @@ test('a synchronous standby adds a round trip to every commit; with none left, c
   const syncWaits = await sampleSyncRepWaits(pg1, syncRun);
   const syncOut = (await syncRun).output;
 
-  const latencyAsync = pgbenchFigure(asyncOut, 'latency average');
-  const latencySync = pgbenchFigure(syncOut, 'latency average');
+  const latencyAsync = printedFigure(asyncOut, 'latency average =');
+  const latencySync = printedFigure(syncOut, 'latency average =');
   lab.measure('commit.latency_ms_async', latencyAsync, 'ms', 'pgbench simple-update, 1 client, 5 s, asynchronous replicas');
   lab.measure('commit.latency_ms_sync', latencySync, 'ms', "the same with synchronous_standby_names = 'FIRST 1 (pg2, pg3)'");
   lab.measure('commit.latency_ratio_sync_to_async', latencySync / latencyAsync, 'x');
-  lab.measure('commit.tps_async', pgbenchFigure(asyncOut, 'tps'), 'tps');
-  lab.measure('commit.tps_sync', pgbenchFigure(syncOut, 'tps'), 'tps');
+  lab.measure('commit.tps_async', printedFigure(asyncOut, 'tps ='), 'tps');
+  lab.measure('commit.tps_sync', printedFigure(syncOut, 'tps ='), 'tps');
   lab.measure('commit.syncrep_wait_fraction_async', asyncWaits.fraction, 'ratio', `pgbench's backend seen in the SyncRep wait (${asyncWaits.samples} samples)`);
   lab.measure('commit.syncrep_wait_fraction_sync', syncWaits.fraction, 'ratio', `pgbench's backend seen in the SyncRep wait (${syncWaits.samples} samples)`);
   // The mechanism, not the noisy figure: only synchronous commits ever wait for a standby.
@@ -254,7 +224,7 @@ test('a synchronous standby adds a round trip to every commit; with none left, c
   await lab.run('cancel-wait');
   // The cancelled backend ends its wait, finishes its commit and logs the warning.
   await pollQueryUntil(pg1, 'select count(*) from notes', '1', { timeoutMs: 15_000 });
-  await lab.poll('the cancelled wait in the server log', async () => (await compose(lab.project!, ['logs', '--no-log-prefix', 'pg1'])).stdout,
+  await lab.poll('the cancelled wait in the server log', () => lab.serverLog('pg1'),
     (log) => log.includes('has already committed locally'), { timeoutMs: 15_000, intervalMs: 500 });
   await lab.run('committed-locally');
 

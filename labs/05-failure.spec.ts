@@ -29,7 +29,7 @@ const addresses = new Map<string, NodeAddress>();
 async function learnAddresses(): Promise<void> {
   for (const node of NODES) {
     await using client = await lab.connect(node);
-    addresses.set(node, { host: client.host, port: client.port, password: client.password! });
+    addresses.set(node, { host: client.host, port: client.port, password: lab.credentials.password });
   }
 }
 

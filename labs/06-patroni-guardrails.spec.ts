@@ -3,10 +3,10 @@
 // probe's acknowledged writes show.
 import { expect, test } from 'vitest';
 import {
-  budget, checkLedger, onPrimary as onPrimaryNode, patroniDialect, prepareWrites, startWriter as startWriterOn, stopWriterAfter as stopWriterOnceFlowing,
-  useLab, writesPerSecond, type ClusterState, type Writer,
+  leaderOf, type PrimaryConnector,
+  checkLedger, onPrimary as onPrimaryNode, patroniDialect, prepareWrites, startWriter as startWriterOn, stopWriterAfter as stopWriterOnceFlowing,
+  useLab, writesPerSecond, type Writer,
 } from '../harness/index.ts';
-import type { PrimaryConnector } from '../harness/patroni/primary.ts';
 import type pg from 'pg';
 
 const lab = useLab('06-patroni-guardrails');
@@ -21,7 +21,6 @@ const WRITES_BEFORE = 20;
 let connector: PrimaryConnector;
 let first: { leader: string; candidate: string; tagged: string };
 
-const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
 
 // Runs queries on the current primary, found as the writer probe finds it.
 const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work, 60_000);
@@ -38,11 +37,7 @@ test('the cluster starts with one leader and two untagged replicas', async () =>
   first = { leader, candidate: candidate!, tagged: tagged! };
   expect(output.trim()).toBe(`leader: ${leader}, replicas: ${candidate} ${tagged}`);
   await lab.run('helpers');
-  const password = await (async () => {
-    await using probe = await lab.connect('pg1');
-    return probe.password!;
-  })();
-  connector = cluster.primaryConnector({ password });
+  connector = cluster.primaryConnector(lab.credentials);
   await onPrimary(prepareWrites);
 });
 
@@ -128,7 +123,7 @@ test("with Patroni's defaults (ttl 30, loop_wait 10) a killed leader holds the c
   expect(body).toMatchObject({ ttl: DEFAULTS.ttl, loop_wait: DEFAULTS.loopWait, retry_timeout: DEFAULTS.retryTimeout });
   const writer = await startWriter();
   const killedAt = Date.now();
-  const newLeader = cluster.waitForLeader({ not: first.leader, timeoutMs: budget(120_000) }).then((state) => ({ state, at: Date.now() }));
+  const newLeader = cluster.waitForLeader({ not: first.leader, timeoutMs: 120_000 }).then((state) => ({ state, at: Date.now() }));
   const { output } = await lab.run('kill-defaults');
   const { state, at: newLeaderAt } = await newLeader;
   expect(leaderOf(state)).toBe(first.tagged);

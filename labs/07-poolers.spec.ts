@@ -2,12 +2,11 @@
 // PgBouncer measured from its admin console, from PostgreSQL, and from a client writing through it.
 import { expect, test } from 'vitest';
 import {
-  connect, parsePgbenchLoad, prepareWrites, publishedAddress, queryValue, tpsSeries, useLab, Writer, writesPerSecond, WRITES_TABLE,
-  type ClusterState, type WriterResult,
+  keepLedger, leaderOf,
+  connect, parsePgbenchLoad, prepareWrites, queryValue, tpsSeries, useLab, Writer, writesPerSecond, WRITES_TABLE,
+  type WriterResult,
 } from '../harness/index.ts';
 import type pg from 'pg';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 
 const lab = useLab('07-poolers');
 const cluster = lab.patroni();
@@ -29,11 +28,10 @@ const WRITE_ATTEMPT_TIMEOUT_MS = 60_000;
 
 let password: string;
 
-const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
 
 // A connection to PgBouncer's published port: database `pgbouncer` is its admin console.
 async function pgbouncer(database = 'postgres'): Promise<pg.Client & AsyncDisposable> {
-  return connect(await publishedAddress(lab.project!, 'pgbouncer', 6432), { password, database });
+  return connect(await lab.address('pgbouncer', 6432), { password, database });
 }
 
 interface PoolRow { database: string; user: string; cl_active: string; cl_waiting: string; sv_active: string; sv_idle: string; sv_used: string; sv_tested: string; sv_login: string }
@@ -105,7 +103,7 @@ async function startWriter(): Promise<Writer> {
     // Each run's ids start at 1 again.
     await client.query(`truncate ${WRITES_TABLE}`);
   }
-  const address = await publishedAddress(lab.project!, 'pgbouncer', 6432);
+  const address = await lab.address('pgbouncer', 6432);
   const writer = new Writer({ connect: () => connect(address, { password }), intervalMs: 20, attemptTimeoutMs: WRITE_ATTEMPT_TIMEOUT_MS }).start();
   await lab.poll('the writer probe to have acknowledged writes through PgBouncer', () => writer.acknowledgedCount, (n) => n >= WRITES_BEFORE, { timeoutMs: 30_000 });
   return writer;
@@ -117,19 +115,10 @@ async function stopWriterAfter(writer: Writer, since: number): Promise<WriterRes
   return writer.stop();
 }
 
-// Keeps the writer's record of a switchover beside the report.
-function keepLedger(name: string, result: WriterResult): void {
-  const { acknowledged, ...rest } = result;
-  writeFileSync(path.join(lab.workDir, `writer-${name}.json`), `${JSON.stringify({ acknowledgedCount: acknowledged.length, ...rest }, null, 2)}\n`);
-}
-
 test('the platform starts; the leader is the node Patroni names', async () => {
   await lab.run('up');
   const state = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
-  {
-    await using probe = await lab.connect('pg1');
-    password = probe.password!;
-  }
+  password = lab.credentials.password;
   await lab.run('app-role');
   const { output } = await lab.run('leader');
   expect(output.trim()).toBe(`leader: ${leaderOf(state)}`);
@@ -244,7 +233,7 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   await lab.run('switchover');
   const afterSwitchover = await cluster.waitForLeader({ not: before, timeoutMs: 60_000 });
   let result = await stopWriterAfter(writer, Date.now());
-  keepLedger('switchover', result);
+  keepLedger(lab.workDir, 'switchover', result);
   let load = parsePgbenchLoad((await lab.wait('load-switchover')).output);
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes through PgBouncer across patronictl switchover');
   lab.measure('switchover.writer_errors', result.failedAttempts, 'errors', 'failed connects and inserts of the writer probe through PgBouncer');
@@ -274,7 +263,7 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   await lab.run('resume');
   const resumedAt = Date.now();
   result = await stopWriterAfter(writer, resumedAt);
-  keepLedger('switchover-paused', result);
+  keepLedger(lab.workDir, 'switchover-paused', result);
   load = parsePgbenchLoad((await lab.wait('load-paused')).output);
   lab.measure('paused_switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes through PgBouncer across PAUSE, switchover, RESUME');
   lab.measure('paused_switchover.pause_s', (resumedAt - pausedAt) / 1000, 's', 'PAUSE until RESUME returned (the switchover and the wait for HAProxy inside)');

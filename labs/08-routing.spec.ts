@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import {
-  budget, checkLedger, connect, prepareWrites, publishedAddress, useLab, Writer, writesPerSecond, WRITES_TABLE,
+  checkLedger, connect, prepareWrites, useLab, Writer, writesPerSecond, WRITES_TABLE,
   type WriterResult,
 } from '../harness/index.ts';
 
@@ -56,7 +56,7 @@ function statsLines(output: string): string[][] {
 
 // A connection through one of HAProxy's published listener ports, with the run's password.
 async function throughHaproxy(port: number): Promise<pg.Client & AsyncDisposable> {
-  return connect(await publishedAddress(lab.project!, 'haproxy', port), { password });
+  return connect(await lab.address('haproxy', port), { password });
 }
 
 async function serverOf(client: pg.Client): Promise<{ address: string; inRecovery: boolean }> {
@@ -83,9 +83,8 @@ function keepLedger(name: string, result: WriterResult, events: Record<string, n
 
 test('each listener routes by the Patroni REST check it asks', async () => {
   await lab.run('up');
-  statsAddress = publishedAddress(lab.project!, 'haproxy', 7000);
-  await using probe = await lab.connect('pg1');
-  password = probe.password!;
+  statsAddress = lab.address('haproxy', 7000);
+  password = lab.credentials.password;
   const state = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
 
   const { output: roles } = await lab.run('roles');
@@ -168,7 +167,7 @@ test('on a frozen leader, fast checks with shutdown-sessions close held sessions
   const databases = { [FAST.listener]: 'postgres', [SLOW.listener]: 'writes_slow' };
   await setup.query(`create database ${databases[SLOW.listener]}`);
   for (const database of Object.values(databases)) {
-    await using client = await connect(await publishedAddress(lab.project!, 'haproxy', FAST.port), { password, database });
+    await using client = await connect(await lab.address('haproxy', FAST.port), { password, database });
     await prepareWrites(client);
     await client.query(`truncate ${WRITES_TABLE}`);
   }
@@ -183,7 +182,7 @@ test('on a frozen leader, fast checks with shutdown-sessions close held sessions
 
   // Two writer probes, one per primary listener.
   const writers = await Promise.all([FAST, SLOW].map(async ({ port, listener }) => {
-    const address = await publishedAddress(lab.project!, 'haproxy', port);
+    const address = await lab.address('haproxy', port);
     return new Writer({ connect: () => connect(address, { password, database: databases[listener] }), intervalMs: 20 });
   }));
   writers.forEach((w) => w.start());
@@ -206,7 +205,7 @@ test('on a frozen leader, fast checks with shutdown-sessions close held sessions
   const marks: Record<string, number> = {};
   // Asked of the other nodes only: the frozen one would hold every poll for its request timeout.
   const others = lab.patroni(['pg1', 'pg2', 'pg3'].filter((n) => n !== old));
-  const newLeaderAt = others.waitForLeader({ not: old, timeoutMs: budget(90_000) }).then(() => Date.now());
+  const newLeaderAt = others.waitForLeader({ not: old, timeoutMs: 90_000 }).then(() => Date.now());
   const watched = lab.poll('both primary listeners to route to a new leader', async () => {
     const rows = await haproxyStats();
     for (const { listener } of [FAST, SLOW]) {
@@ -229,7 +228,7 @@ test('on a frozen leader, fast checks with shutdown-sessions close held sessions
   const [fast, slow] = await Promise.all(writers.map((w) => w.stop())) as [WriterResult, WriterResult];
   const lost: number[] = [];
   for (const [{ listener }, result] of [[FAST, fast], [SLOW, slow]] as const) {
-    await using client = await connect(await publishedAddress(lab.project!, 'haproxy', FAST.port), { password, database: databases[listener] });
+    await using client = await connect(await lab.address('haproxy', FAST.port), { password, database: databases[listener] });
     lost.push(...(await checkLedger(client, result)).lost);
   }
   keepLedger('fast', fast, { frozenAt, promotedAt, ...marks });

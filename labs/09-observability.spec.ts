@@ -2,7 +2,7 @@
 // platform-health on a healthy platform, with a frozen replica, with a forgotten transaction, and
 // around a switchover; detection times (problem injected to the script reporting it) go to the report.
 import { expect, test } from 'vitest';
-import { queryValue, useLab, type ClusterState } from '../harness/index.ts';
+import { leaderOf, queryValue, useLab } from '../harness/index.ts';
 
 const lab = useLab('09-observability');
 const cluster = lab.patroni();
@@ -47,7 +47,6 @@ function replicaLag(text: string): Map<string, { bytes: number; state: string }>
   return lags;
 }
 
-const leaderOf = (state: ClusterState) => state.members.find((m) => m.role === 'leader')?.name;
 const seconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
 
 test('on a fresh platform every signal reads OK but pg_stat_statements, which says why it cannot be read', async () => {
@@ -76,9 +75,9 @@ test('each signal has a quick test that agrees with Patroni, HAProxy and PgBounc
   const leader = leaderOf(state)!;
 
   // /metrics of the leader says it is the primary, and names it.
-  // (Patroni 3.0 labels metrics with the scope only, Patroni 4 adds the member's name.)
+  // (Patroni 3.0 labels metrics with the scope only, Patroni 4 adds the member's name: the version table says which.)
   const metrics = (await lab.run('patroni-metrics')).output;
-  expect(metrics).toContain(lab.major >= 17 ? `patroni_primary{scope="workshop",name="${leader}"} 1` : 'patroni_primary{scope="workshop"} 1');
+  expect(metrics).toContain(lab.versions.patroni.metricsMemberLabel ? `patroni_primary{scope="workshop",name="${leader}"} 1` : 'patroni_primary{scope="workshop"} 1');
 
   // The burst went through PgBouncer: it counted at least every transaction pgbench made.
   const stats = (await lab.run('pgbouncer-stats')).output;

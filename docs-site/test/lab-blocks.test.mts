@@ -20,11 +20,11 @@ interface Jsx { type: 'mdxJsxFlowElement'; name: string; attributes: { name: str
 type Node = Code | Jsx | { type: string; children?: Node[] };
 
 async function render(markdown: string, file = path.join(here, 'fixtures/lab-blocks/lab.md')): Promise<Node[]> {
-  const tree = unified().use(remarkParse).use(remarkFrontmatter).parse(markdown) as Root;
+  const tree = unified().use(remarkParse).use(remarkFrontmatter).parse(markdown);
   const front = tree.children.find((node) => node.type === 'yaml');
   const vfile = new VFile({ path: file, value: markdown, data: { frontMatter: front ? YAML.parse(front.value) : {} } });
   const result = await unified().use(remarkLabBlocks, { repoRoot, matrix }).run(tree, vfile) as Root;
-  return result.children.filter((node) => node.type !== 'yaml') as Node[];
+  return result.children.filter((node) => node.type !== 'yaml');
 }
 
 const attribute = (node: Jsx, name: string) => node.attributes.find((a) => a.name === name)?.value;
@@ -98,4 +98,18 @@ test('norun blocks give their reason, file= blocks show the file from disk, othe
 
 test('a file= block whose file does not exist fails the build with its position', async () => {
   await assert.rejects(render('```yaml file=environments/nowhere.yml\n```\n'), /lab\.md:1:1: `file=environments\/nowhere\.yml` does not exist/);
+});
+
+test('variants chosen by Patroni\'s version name it in their tabs, and a step for some Patroni versions in its title', async () => {
+  const markdown = [
+    '```bash step=role', 'curl -s pg1:8008/patroni | jq -r .role', '```', '',
+    '```text expect=role patroni="<4"', 'master', '```', '',
+    '```text expect=role patroni=">=4"', 'primary', '```', '',
+    '```bash step=ttl-floor patroni=">=4"', 'grep ttl patroni.log', '```', '',
+  ].join('\n');
+  const nodes = await render(markdown);
+  const tabs = nodes[1] as Jsx;
+  assert.equal(tabs.name, 'Tabs');
+  assert.deepEqual(tabs.children.map((item) => attribute(item as Jsx, 'label')), ['PostgreSQL 15 · Patroni 3.0', 'PostgreSQL 17 · Patroni 4.0', 'PostgreSQL 18 · Patroni 4.1']);
+  assert.equal(titleOf(nodes[2]!), 'step ttl-floor · Patroni >=4 (PostgreSQL 17 and 18) only');
 });

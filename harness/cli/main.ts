@@ -12,6 +12,7 @@ import { verify } from './verify.ts';
 import { ciCommand } from './ci.ts';
 import { buildAgenda, CORE_BUDGET_MINUTES, formatAgenda } from '../agenda/agenda.ts';
 import { formatProblem } from '../lab/model.ts';
+import { eslint, shellcheck, typecheck } from './code-checks.ts';
 import { curriculumDir, repoRoot } from '../paths.ts';
 
 // Exit codes: 0 pass, 1 a check failed, 2 bad input, 3 internal error.
@@ -68,10 +69,16 @@ program.command('verify')
   });
 
 program.command('test')
-  .description('The test suite (`npm test`): lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major.')
-  .option('--unit-only', 'lint, unit tests and the site test only (no Docker needed)', false)
-  .option('--no-site', 'leave out the site test (it needs Chromium; the launcher installs the site\'s packages)')
+  .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major.')
+  .option('--unit-only', 'code checks, lint, unit tests and the site test only (no Docker needed)', false)
+  .option('--no-site', 'leave out the site test and the site\'s code checks (the site test needs Chromium; the launcher installs the site\'s packages)')
   .action(async (options: { unitOnly: boolean; site: boolean }) => {
+    log(`code checks: tsc --noEmit, eslint, shellcheck${options.site ? '' : ' (docs-site left out: --no-site)'}`);
+    const checks = [...await typecheck(options.site), await eslint(options.site), await shellcheck()];
+    for (const check of checks) {
+      console.log(`${check.ok ? pc.green('✔') : pc.red('✘')} ${check.name}${check.error ? `: ${check.error}` : ''}`);
+    }
+    if (checks.some((check) => !check.ok)) { process.exitCode = EXIT.failed; return; }
     const lint = runLint([]);
     if (lint !== EXIT.pass) { process.exitCode = lint; return; }
     const unit = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'unit'], { cwd: repoRoot, stdio: 'inherit', reject: false });

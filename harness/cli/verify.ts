@@ -9,7 +9,7 @@ import { formatProblem } from '../lab/model.ts';
 import { UsageError } from '../lab/majors.ts';
 import { cleanProjects } from '../environment/compose.ts';
 import { ensureImage, imageVersions } from '../image/images.ts';
-import { REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
+import { parseLabReport, parseRunReport, REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
 import { newRunId, type RunEvent } from '../spec/run-context.ts';
 import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
@@ -20,15 +20,26 @@ export interface VerifyOptions {
   build: boolean;
   runsDir: string;
   reportsDir: string;
+  // Folder of the modules (tests use fixtures); the curriculum by default.
+  root?: string;
 }
 
 export async function verify(options: VerifyOptions): Promise<number> {
-  const labs = options.labs.length > 0 ? [...new Map(options.labs.flatMap((name) => findLabs(name)).map((lab) => [lab.id, lab])).values()] : allLabs();
+  const labs = options.labs.length > 0 ? [...new Map(options.labs.flatMap((name) => findLabs(name, options.root)).map((lab) => [lab.id, lab])).values()] : allLabs(options.root);
   if (labs.length === 0) throw new UsageError('verify: no labs found under curriculum/');
   for (const lab of labs) {
     if (lab.document.problems.length > 0) {
       throw new UsageError(`verify: ${lab.document.file} does not pass lint:\n${lab.document.problems.map(formatProblem).join('\n')}`);
     }
+  }
+  // A major no selected lab runs on would verify nothing and report a pass.
+  for (const major of options.majors) {
+    if (!labs.some((lab) => lab.document.frontMatter!.majors.includes(major))) {
+      const narrowed = labs.map((lab) => `${lab.id} (${lab.document.frontMatter!.majors.join(', ')}: ${lab.document.frontMatter!.majorsReason ?? 'every major'})`);
+      throw new UsageError(`verify: no ${options.labs.length > 0 ? 'selected ' : ''}lab applies to PostgreSQL ${major}, so nothing would be verified: ${narrowed.join('; ')}. Choose another --pg, or widen a lab's \`majors\` front matter`);
+    }
+  }
+  for (const lab of labs) {
     if (!existsSync(specFile(lab))) throw new UsageError(`verify: lab ${lab.id} has no spec: expected ${relativeToRepo(specFile(lab))}`);
   }
   const runId = newRunId();
@@ -93,8 +104,8 @@ async function verifyMajor(
   tail.stop();
   const labReports: LabReport[] = labs.map((lab) => {
     const file = path.join(runDir, `pg${major}`, lab.id, 'lab-report.json');
-    if (!applicable.includes(lab)) return notRun(lab, major, 'not-applicable', `front matter lists majors ${lab.document.frontMatter!.majors.join(', ')}`);
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LabReport;
+    if (!applicable.includes(lab)) return notRun(lab, major, 'not-applicable', `runs on PostgreSQL ${lab.document.frontMatter!.majors.join(', ')} only: ${lab.document.frontMatter!.majorsReason ?? ''}`);
+    if (existsSync(file)) return parseLabReport(readFileSync(file, 'utf8'), file);
     return notRun(lab, major, 'failed', 'the spec ended before its teardown wrote a report (see the output above)');
   });
   const failed = exitCode !== 0 || labReports.some((lab) => lab.status === 'failed');
@@ -122,11 +133,13 @@ function withEarlierLabs(report: RunReport, latestFile: string, selected: LabEnt
   if (!existsSync(latestFile)) return report;
   let earlier: RunReport;
   try {
-    earlier = JSON.parse(readFileSync(latestFile, 'utf8')) as RunReport;
-  } catch {
+    earlier = parseRunReport(readFileSync(latestFile, 'utf8'), latestFile);
+  } catch (error) {
+    // An unreadable earlier report is replaced, not merged: say so rather than drop it silently.
+    console.log(pc.yellow(`${relativeToRepo(latestFile)} is replaced, not merged: ${(error as Error).message}`));
     return report;
   }
-  if (earlier.schemaVersion !== REPORT_SCHEMA_VERSION || earlier.major !== report.major) return report;
+  if (earlier.major !== report.major) return report;
   const ran = new Set(selected.map((lab) => lab.id));
   const carried = earlier.labs
     .filter((lab) => !ran.has(lab.id) && lab.status !== 'not-applicable')

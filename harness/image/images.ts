@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { majorInfo } from '../lab/majors.ts';
+import { imageBuildArgs, majorInfo } from '../lab/majors.ts';
 import { environmentsDir } from '../paths.ts';
 
 const imageDir = path.join(environmentsDir, 'image');
@@ -100,7 +100,7 @@ export async function ensureImage(major: number, log: (line: string) => void, op
   }
   const baseMade = await ensureBase(info.suite, log);
   log(`${tag}: building (PostgreSQL ${major} on Debian ${info.suite}, inputs ${hash}); this takes a few minutes the first time`);
-  const args = ['build', '--build-arg', `DEBIAN_SUITE=${info.suite}`, '--build-arg', `PG_MAJOR=${major}`, '--label', `${INPUTS_LABEL}=${hash}`, '-t', tag, imageDir];
+  const args = ['build', ...Object.entries(imageBuildArgs(major)).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]), '--label', `${INPUTS_LABEL}=${hash}`, '-t', tag, imageDir];
   // The classic builder (no BuildKit) uses the local base image made above as it is, and prints plain lines.
   const build = execa('docker', args, { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
   await followBuild(build.iterable({ from: 'all' }), (line) => log(`${tag}: ${line}`), { verbose: options.verbose });

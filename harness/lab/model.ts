@@ -13,7 +13,9 @@ export interface FrontMatter {
   title: string;
   kind: 'lab' | 'lesson';
   environment?: string;
+  // The majors of the version table the lab runs on: all of them unless `majors:` narrows it with a reason.
   majors: number[];
+  majorsReason?: string;
   raw: Record<string, unknown>;
 }
 
@@ -29,6 +31,8 @@ export interface Step {
   timeoutSeconds?: number;
   exitCode: number;
   pg?: MajorRange;
+  // Why the output is not checked on majors that no expectation covers (`unchecked="…"`).
+  unchecked?: string;
   position: SourcePosition;
   // Line of the block's first code line, for errors inside the code.
   codeLine: number;

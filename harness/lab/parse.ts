@@ -6,8 +6,8 @@ import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import { visit } from 'unist-util-visit';
 import YAML from 'yaml';
-import type { Code, Root, Yaml } from 'mdast';
-import { MajorRange, knownMajors } from './majors.ts';
+import type { Code, Yaml } from 'mdast';
+import { MajorRange, TOOLS, knownMajors } from './majors.ts';
 import type { Expectation, FileBlock, FrontMatter, LabDocument, Problem, SourcePosition, Step } from './model.ts';
 import { parseInfoOptions, type InfoOption } from './info-string.ts';
 import { environmentsDir, relativeToRepo, repoRoot } from '../paths.ts';
@@ -15,7 +15,7 @@ import { environmentsDir, relativeToRepo, repoRoot } from '../paths.ts';
 export const SHELL_LANGUAGES = ['bash', 'sh', 'shell', 'console', 'zsh'];
 // Languages typed into a program that an `interactive` step started (psql).
 export const PROGRAM_LANGUAGES = ['sql', 'psql'];
-export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'norun', 'expect', 'file', 'title', 'showLineNumbers'];
+export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'patroni', 'norun', 'unchecked', 'expect', 'file', 'title', 'showLineNumbers'];
 const STEP_ID = /^[a-z0-9][a-z0-9-]*$/;
 const DEFAULT_TERMINAL = 'main';
 
@@ -42,7 +42,7 @@ export function parseLab(markdown: string, file: string): LabDocument {
   const report = (position: SourcePosition, message: string) => problems.push({ position, message });
   const kind = LAB_FILE.test(path.basename(file)) ? 'lab' : 'lesson';
 
-  const tree = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).parse(markdown) as Root;
+  const tree = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).parse(markdown);
   const frontNode = tree.children.find((node): node is Yaml => node.type === 'yaml');
   const frontMatter = readFrontMatter(frontNode, file, kind, at, report);
 
@@ -79,13 +79,18 @@ export function parseLab(markdown: string, file: string): LabDocument {
     const codeLine = start.line + 1;
     const isShell = SHELL_LANGUAGES.includes(lang);
 
+    // `pg=` (PostgreSQL majors) or `patroni=` (the Patroni versions the table ships): the majors a block applies to.
     const pgOption = options.get('pg');
+    const toolOption = TOOLS.find((tool) => options.has(tool));
     let pg: MajorRange | undefined;
-    if (pgOption) {
-      const range = MajorRange.parse(pgOption.value ?? '');
-      if (typeof range === 'string') report(where('pg'), `Invalid \`pg\` range: ${range}`);
+    if (pgOption && toolOption) report(where(toolOption), `A block takes \`pg=\` or \`${toolOption}=\`, not both: keep the one its output depends on`);
+    else if (pgOption || toolOption) {
+      const key = toolOption ?? 'pg';
+      const text = options.get(key)!.value ?? '';
+      const range = toolOption ? MajorRange.forTool(toolOption, text) : MajorRange.parse(text);
+      if (typeof range === 'string') report(where(key), `Invalid \`${key}\` range: ${range}`);
       else if (!knownMajors().some((major) => range.includes(major))) {
-        report(where('pg'), `\`pg=${range.text}\` matches none of the matrix's majors (${knownMajors().join(', ')})`);
+        report(where(key), `\`${key}=${range.text}\` matches none of the version table's majors (${knownMajors().join(', ')})`);
       } else pg = range;
     }
 
@@ -138,6 +143,8 @@ export function parseLab(markdown: string, file: string): LabDocument {
       const background = flag(options.get('background'), 'background', where, report);
       const interactive = flag(options.get('interactive'), 'interactive', where, report);
       if (background && interactive) report(where('interactive'), `Step \`${id}\` cannot be both \`background\` and \`interactive\``);
+      const unchecked = options.get('unchecked');
+      if (unchecked && !unchecked.value?.trim()) report(where('unchecked'), 'Missing reason: expected `unchecked="why this output is not checked on the majors without an expectation"`');
       const terminal = options.get('terminal')?.value ?? DEFAULT_TERMINAL;
       if (!STEP_ID.test(terminal)) report(where('terminal'), `Invalid terminal name \`${terminal}\`: expected lowercase letters, digits and dashes`);
       steps.push({
@@ -145,11 +152,12 @@ export function parseLab(markdown: string, file: string): LabDocument {
         ...(timeout !== undefined && { timeoutSeconds: timeout }),
         exitCode: exit ?? 0,
         ...(pg && { pg }),
+        ...(unchecked?.value?.trim() && { unchecked: unchecked.value.trim() }),
         position: at(start.line, start.column), codeLine,
       });
       return;
     }
-    for (const stepOnly of ['terminal', 'background', 'interactive', 'timeout', 'exit']) {
+    for (const stepOnly of ['terminal', 'background', 'interactive', 'timeout', 'exit', 'unchecked']) {
       if (options.has(stepOnly)) report(where(stepOnly), `Option \`${stepOnly}\` applies to runnable steps only: add \`step=<id>\` or remove it`);
     }
     if (norun !== undefined && !norun.value?.trim()) {
@@ -159,12 +167,13 @@ export function parseLab(markdown: string, file: string): LabDocument {
     }
   });
 
-  checkSteps(steps, expectations, report);
+  checkSteps(steps, expectations, frontMatter?.majors ?? knownMajors(), report);
   return { file: shown, ...(frontMatter && { frontMatter }), steps, expectations, files, problems };
 }
 
-// Cross-block rules: unique ids (variants only with disjoint `pg`), expectations naming a step, programs.
-function checkSteps(steps: Step[], expectations: Expectation[], report: (p: SourcePosition, m: string) => void) {
+// Cross-block rules: unique ids (variants only with disjoint `pg`), expectations naming a step placed
+// after it, every major of a checked step covered by an expectation, programs.
+function checkSteps(steps: Step[], expectations: Expectation[], labMajors: number[], report: (p: SourcePosition, m: string) => void) {
   const majors = knownMajors();
   const overlap = (a?: MajorRange, b?: MajorRange) => majors.find((m) => (!a || a.includes(m)) && (!b || b.includes(m)));
   steps.forEach((step, index) => {
@@ -179,12 +188,29 @@ function checkSteps(steps: Step[], expectations: Expectation[], report: (p: Sour
       const opener = steps.slice(0, index).reverse().find((s) => s.terminal === step.terminal && s.interactive);
       if (!opener) report(step.position, `Step \`${step.id}\` is ${step.lang} typed into terminal \`${step.terminal}\`, but no earlier \`interactive\` step starts a program (psql) there`);
     }
+    // A step whose output is checked on some majors must be checked on each major it runs on: an
+    // expectation for 15 and 17 alone would let 18 pass on its exit code whatever it printed.
+    const own = expectations.filter((e) => e.step === step.id && overlap(e.pg, step.pg) !== undefined);
+    if (own.length > 0 && !step.unchecked) {
+      const runsOn = labMajors.filter((m) => !step.pg || step.pg.includes(m));
+      const uncovered = runsOn.filter((m) => !own.some((e) => !e.pg || e.pg.includes(m)));
+      if (uncovered.length > 0) {
+        report(step.position, `Step \`${step.id}\` has an expectation (line ${own.map((e) => e.position.line).join(', ')}) but none for PostgreSQL ${uncovered.join(', ')}: ` +
+          `add an \`expect=${step.id} pg=…\` block for ${uncovered.join(', ')}, or mark the step \`unchecked="<why its output is not checked there>"\``);
+      }
+    }
   });
   expectations.forEach((expectation, index) => {
     const targets = steps.filter((s) => s.id === expectation.step);
     if (targets.length === 0) {
       report(expectation.position, `Expectation names no step: \`expect=${expectation.step}\` but no block has \`step=${expectation.step}\``);
       return;
+    }
+    // The expected output follows the command it shows, as a reader sees it.
+    const matching = targets.filter((s) => overlap(s.pg, expectation.pg) !== undefined);
+    const before = matching.filter((s) => s.position.line < expectation.position.line);
+    if (matching.length > 0 && before.length === 0) {
+      report(expectation.position, `Expectation for step \`${expectation.step}\` comes before its step (line ${matching[0]!.position.line}): place the \`expect=\` block after the step's block`);
     }
     for (const earlier of expectations.slice(0, index)) {
       if (earlier.step !== expectation.step) continue;
@@ -214,9 +240,9 @@ function readFrontMatter(
     }
     raw = parsed as Record<string, unknown>;
   } catch (error) {
-    const e = error as { linePos?: { line: number; col: number }[]; message: string };
-    const pos = e.linePos?.[0];
-    report(pos ? at(node.position!.start.line + pos.line, pos.col) : where, `Front matter is not valid YAML: ${e.message.split('\n')[0]!.replace(/:$/, '')}`);
+    const e = error as { pos?: [number, number]; linePos?: { line: number; col: number }[]; message: string };
+    const fault = yamlFault(node.value, e.pos?.[0], e.linePos?.[0]);
+    report(fault ? at(node.position!.start.line + fault.line, fault.col) : where, `Front matter is not valid YAML: ${e.message.split('\n')[0]!.replace(/:$/, '')}`);
     return undefined;
   }
   const keyLine = (key: string) => {
@@ -229,6 +255,7 @@ function readFrontMatter(
     ok = false;
   }
   let majors = knownMajors();
+  let majorsReason: string | undefined;
   let environment: string | undefined;
   if (kind === 'lab') {
     if (typeof raw.environment !== 'string' || !/^[a-z0-9-]+$/.test(raw.environment)) {
@@ -241,16 +268,48 @@ function readFrontMatter(
       ok = false;
     } else environment = raw.environment;
     if (raw.majors !== undefined) {
-      const list = raw.majors;
-      if (!Array.isArray(list) || list.length === 0 || !list.every((m) => knownMajors().includes(m as number))) {
-        report(keyLine('majors'), `Front matter \`majors\`: expected a list of PostgreSQL majors from ${knownMajors().join(', ')}, found ${JSON.stringify(list)}`);
+      // A lab runs on every major of the version table; narrowing it is a decision the page must explain,
+      // or a new major would silently verify nothing.
+      const narrowed = raw.majors as { range?: unknown; reason?: unknown } | null;
+      const range = typeof narrowed?.range === 'string' ? MajorRange.parse(narrowed.range) : undefined;
+      if (narrowed === null || typeof narrowed !== 'object' || Array.isArray(narrowed) || typeof narrowed.reason !== 'string' || !narrowed.reason.trim() || range === undefined) {
+        report(keyLine('majors'), `Front matter \`majors\`: expected \`{ range: ">=17", reason: "<why the lab does not run on the others>" }\`, or no \`majors\` to run on every major (${knownMajors().join(', ')}), found ${JSON.stringify(raw.majors)}`);
         ok = false;
-      } else majors = (list as number[]).slice().sort((a, b) => a - b);
+      } else if (typeof range === 'string') {
+        report(keyLine('majors'), `Front matter \`majors.range\`: ${range}`);
+        ok = false;
+      } else {
+        majors = knownMajors().filter((m) => range.includes(m));
+        majorsReason = narrowed.reason.trim();
+        if (majors.length === 0) {
+          report(keyLine('majors'), `Front matter \`majors.range: ${range.text}\` matches none of the version table's majors (${knownMajors().join(', ')})`);
+          ok = false;
+        }
+      }
     }
   }
   if (!ok) return undefined;
   const id = typeof raw.id === 'string' ? raw.id : labIdOf(file);
-  return { id, title: raw.title as string, kind, ...(environment && { environment }), majors, raw };
+  return { id, title: raw.title as string, kind, ...(environment && { environment }), majors, ...(majorsReason && { majorsReason }), raw };
+}
+
+// The line (1-based within the YAML) and column of the entry at fault: YAML notices an unclosed `[` or
+// quote only where the next entry starts, so the error belongs to the top-level entry begun before it.
+function yamlFault(source: string, offset: number | undefined, fallback?: { line: number; col: number }): { line: number; col: number } | undefined {
+  if (offset === undefined) return fallback;
+  let entryStart: number | undefined;
+  for (const token of new YAML.Parser().parse(source)) {
+    if (token.type !== 'document' || token.value?.type !== 'block-map') continue;
+    for (const item of token.value.items) {
+      const start = item.key && 'offset' in item.key ? item.key.offset : undefined;
+      if (start !== undefined && start < offset) entryStart = start;
+    }
+  }
+  const at = entryStart ?? offset;
+  const before = source.slice(0, at);
+  const line = before.split('\n').length;
+  if (fallback && fallback.line === line) return fallback;
+  return { line, col: at - (before.lastIndexOf('\n') + 1) + 1 };
 }
 
 function numberOption(

@@ -3,7 +3,7 @@
 import type { ComposeProject } from '../environment/compose.ts';
 import { connect, publishedAddress, type Connect } from '../postgres/postgres.ts';
 import { PrimaryConnector } from './primary.ts';
-import { majorInfo } from '../lab/majors.ts';
+import { versionFacts } from '../lab/majors.ts';
 import { pollUntil, type PollOptions } from '../spec/wait.ts';
 
 export const REST_PORT = 8008;
@@ -22,18 +22,20 @@ export interface ClusterState {
   pause?: boolean;
 }
 
-// What the Patroni of a PostgreSQL major says and accepts where versions differ.
+// The member holding the leader key in a GET /cluster state, if any.
+export function leaderOf(state: ClusterState): string | undefined {
+  return state.members.find((m) => m.role === 'leader')?.name;
+}
+
+// What the Patroni of a PostgreSQL major says and accepts where versions differ (the version table's facts).
 export function patroniDialect(major: number) {
-  const patroni = majorInfo(major).patroni;
-  const generation = Number(patroni.split('.')[0]);
+  const facts = versionFacts(major).patroni;
   return {
-    version: patroni,
-    // GET /patroni `role` of the leader: Patroni 3 says `master`, Patroni 4 `primary`.
-    leaderRole: generation >= 4 ? 'primary' : 'master',
-    // Patroni 4 raises `ttl` to at least 20 s and logs `ttl=… can't be smaller than 20`.
-    ttlFloorSeconds: generation >= 4 ? 20 : undefined,
-    // Replicas in /cluster: `streaming` on 3.0.x as on 4.x is read from `state`.
-    streamingStates: ['streaming', 'running'],
+    version: facts.version,
+    leaderRole: facts.leaderRole,
+    ttlFloorSeconds: facts.ttlFloorSeconds,
+    // Replicas in /cluster that stream: the table's state for this Patroni (`running` on 3.0, `streaming` on 4).
+    streamingStates: [facts.replicaState] as string[],
   };
 }
 

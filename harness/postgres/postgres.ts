@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { compose, type ComposeProject } from '../environment/compose.ts';
 import { pollUntil, type PollOptions } from '../spec/wait.ts';
+import type { VersionFacts } from '../lab/majors.ts';
 
 export interface NodeAddress {
   host: string;
@@ -62,4 +63,18 @@ export async function waitForReplay(primary: pg.Client, replica: string, timeout
     { timeoutMs },
   );
   return Date.now() - started;
+}
+
+export interface CheckpointCounters {
+  timed: number;
+  requested: number;
+}
+
+// The server's checkpoint counters, from where the version table says this major keeps them.
+export async function checkpointCounters(client: pg.Client, versions: Pick<VersionFacts, 'checkpointCounters'>): Promise<CheckpointCounters> {
+  const sql = versions.checkpointCounters === 'pg_stat_checkpointer'
+    ? 'select num_timed as timed, num_requested as requested from pg_stat_checkpointer'
+    : 'select checkpoints_timed as timed, checkpoints_req as requested from pg_stat_bgwriter';
+  const row = (await client.query<{ timed: string; requested: string }>(sql)).rows[0]!;
+  return { timed: Number(row.timed), requested: Number(row.requested) };
 }

@@ -42,3 +42,12 @@ export function tpsSeries(load: PgbenchLoad, name = 'pgbench.tps', marks: Series
     marks: [...(marks ?? []), ...load.restarts.map((r) => ({ at: r.at, label: `pgbench restarted (${r.reason})` }))],
   };
 }
+
+// A figure a command printed after `label` (`tps = 123.4`, `latency average = 1.2 ms`, `WAL flushes: 56`):
+// the first number on the first line that starts with it (leading spaces allowed).
+export function printedFigure(output: string, label: string | RegExp): number {
+  const source = typeof label === 'string' ? label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : label.source;
+  const match = new RegExp(`^\\s*${source}\\s*([0-9.]+)`, 'm').exec(output);
+  if (!match) throw new Error(`No line starting with \`${typeof label === 'string' ? label : `/${label.source}/`}\` followed by a number in:\n${output}`);
+  return Number(match[1]);
+}

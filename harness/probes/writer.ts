@@ -2,6 +2,8 @@
 // Its ledger measures a failover from the client's side: the largest gap between successive
 // acknowledged writes (not the harness clock around `docker kill`), acknowledged writes that the new
 // leader lacks (lost), and writes whose COMMIT outcome the client never learned (in doubt).
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import type { Series } from '../report/model.ts';
 import { pollUntil, withTimeout } from '../spec/wait.ts';
@@ -199,4 +201,24 @@ export async function startWriter(node: WritableNode, { baseline = 20, intervalM
 export async function stopWriterAfter(writer: Writer, since: number, { afterMs = 2000, timeoutMs = 60_000 } = {}): Promise<WriterResult> {
   await pollUntil('acknowledged writes after the new leader', () => writer.lastAcknowledgedAt ?? 0, (at) => at > since + afterMs, { timeoutMs, intervalMs: 200 });
   return writer.stop();
+}
+
+// Keeps the writer's own record of an event beside the lab's report (`writer-<name>.json` in `dir`): its
+// gap, errors and timelines, the acknowledged writes around the gap, and the instants of `events`.
+export function keepLedger(dir: string, name: string, result: WriterResult, events: Record<string, number> = {}): string {
+  const { acknowledged, ...rest } = result;
+  const around = result.gap ? acknowledged.filter((a) => a.at >= result.gap!.from - 1000 && a.at <= result.gap!.to + 1000) : [];
+  const file = path.join(dir, `writer-${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ events, acknowledgedCount: acknowledged.length, ...rest, acknowledgedAroundGap: around }, null, 2)}\n`);
+  return file;
+}
+
+// The largest interval between successive acknowledged writes that overlaps [from, to] (unix ms), in seconds.
+export function gapAcross(result: WriterResult, from: number, to: number): number {
+  const times = result.acknowledged.map((a) => a.at).sort((a, b) => a - b);
+  let largest = 0;
+  for (let i = 1; i < times.length; i++) {
+    if (times[i]! >= from && times[i - 1]! <= to) largest = Math.max(largest, times[i]! - times[i - 1]!);
+  }
+  return largest / 1000;
 }

@@ -1,71 +1,111 @@
-// The run report: one JSON per run and PostgreSQL major. The site and CI read it; see README "Run report".
+// The run report: one JSON per run and PostgreSQL major, declared once as a schema. The harness writes
+// it, `workshop verify` and the site read it back through parseRunReport, which validates it.
+import * as z from 'zod';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
-export interface StepReport {
-  id: string;
-  terminal: string;
+export const StepReport = z.object({
+  id: z.string(),
+  terminal: z.string(),
   // Where the step stands in the lab, `curriculum/…/lab.md:12`.
-  source: string;
-  command: string;
-  background: boolean;
-  startedAt: string;
-  durationMs: number;
-  exitCode: number;
-  expectedExitCode: number;
-  timedOut: boolean;
+  source: z.string(),
+  command: z.string(),
+  background: z.boolean(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  exitCode: z.number(),
+  expectedExitCode: z.number(),
+  timedOut: z.boolean(),
   // `passed` when the exit code and the expectation (if any) matched.
-  outcome: 'passed' | 'failed';
-  expectation?: { source: string; ok: boolean; diff?: string[] };
-  output: string;
-}
+  outcome: z.enum(['passed', 'failed']),
+  expectation: z.object({ source: z.string(), ok: z.boolean(), diff: z.array(z.string()).optional() }).optional(),
+  output: z.string(),
+});
+export type StepReport = z.infer<typeof StepReport>;
 
-export interface Measurement {
-  name: string;
-  value: number;
-  unit: string;
-  description?: string;
-}
+export const Measurement = z.object({
+  name: z.string(),
+  value: z.number(),
+  unit: z.string(),
+  description: z.string().optional(),
+});
+export type Measurement = z.infer<typeof Measurement>;
 
-export interface Series {
-  name: string;
-  unit: string;
-  description?: string;
+export const Series = z.object({
+  name: z.string(),
+  unit: z.string(),
+  description: z.string().optional(),
   // [unix time in ms, value]; `marks` name instants on the same clock (a kill, a new leader).
-  points: [number, number][];
-  marks?: { at: number; label: string }[];
-}
+  points: z.array(z.tuple([z.number(), z.number()])),
+  marks: z.array(z.object({ at: z.number(), label: z.string() })).optional(),
+});
+export type Series = z.infer<typeof Series>;
 
-export interface LabReport {
-  id: string;
-  title: string;
-  file: string;
-  environment?: string;
-  major: number;
-  status: 'passed' | 'failed' | 'not-applicable';
-  startedAt: string;
-  durationMs: number;
-  steps: StepReport[];
+export const LabReport = z.object({
+  id: z.string(),
+  title: z.string(),
+  file: z.string(),
+  environment: z.string().optional(),
+  major: z.number().int(),
+  status: z.enum(['passed', 'failed', 'not-applicable']),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  steps: z.array(StepReport),
   // Applicable steps that never ran: a lab with any is failed.
-  stepsNotRun: string[];
-  measurements: Measurement[];
-  series: Series[];
-  errors: string[];
+  stepsNotRun: z.array(z.string()),
+  measurements: z.array(Measurement),
+  series: z.array(Series),
+  errors: z.array(z.string()),
   // Run-folder path of the evidence kept on failure (logs, transcripts, patronictl output).
-  evidence?: string;
+  evidence: z.string().optional(),
   // In reports/pg<major>.json: the earlier run a lab's result comes from, when this run did not run it.
-  fromRunId?: string;
+  fromRunId: z.string().optional(),
+});
+export type LabReport = z.infer<typeof LabReport>;
+
+export const RunReport = z.object({
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  runId: z.string(),
+  major: z.number().int(),
+  // Versions of the software the labs ran against, read from the image.
+  versions: z.record(z.string(), z.string()),
+  startedAt: z.string(),
+  endedAt: z.string(),
+  status: z.enum(['passed', 'failed']),
+  host: z.object({ platform: z.string(), cpus: z.number(), memoryGiB: z.number(), node: z.string() }),
+  labs: z.array(LabReport),
+});
+export type RunReport = z.infer<typeof RunReport>;
+
+export class ReportError extends Error {
+  override name = 'ReportError';
 }
 
-export interface RunReport {
-  schemaVersion: typeof REPORT_SCHEMA_VERSION;
-  runId: string;
-  major: number;
-  // Versions of the software the labs ran against, read from the image.
-  versions: Record<string, string>;
-  startedAt: string;
-  endedAt: string;
-  status: 'passed' | 'failed';
-  host: { platform: string; cpus: number; memoryGiB: number; node: string };
-  labs: LabReport[];
+// Validates a run report read from `file`; throws naming the file, the field and what was wrong.
+export function parseRunReport(text: string, file: string): RunReport {
+  return parseWith(RunReport, text, file, 'run report');
+}
+
+// Validates one lab's report (lab-report.json in the run folder).
+export function parseLabReport(text: string, file: string): LabReport {
+  return parseWith(LabReport, text, file, 'lab report');
+}
+
+function parseWith<T>(schema: z.ZodType<T>, text: string, file: string, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ReportError(`${file}: not a ${what}: ${(error as Error).message}`, { cause: error });
+  }
+  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (what === 'run report' && version !== REPORT_SCHEMA_VERSION) {
+    throw new ReportError(`${file}: report schemaVersion ${JSON.stringify(version)}, expected ${REPORT_SCHEMA_VERSION} (harness/report/model.ts)`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 10).map((issue) => `  ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+    throw new ReportError(`${file}: not a valid ${what} (harness/report/model.ts):\n${problems.join('\n')}`);
+  }
+  return parsed.data;
 }

@@ -8,13 +8,14 @@ import { formatProblem } from '../lab/model.ts';
 import { PROGRAM_LANGUAGES } from '../lab/parse.ts';
 import { matchOutput } from '../expect/match.ts';
 import { Terminal, type CommandOutcome } from '../terminal/terminal.ts';
-import { composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
+import { compose, composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
 import type { LabReport, Measurement, Series, StepReport } from '../report/model.ts';
 import { emit, runContext, type RunContext } from './run-context.ts';
-import { budget, Deadline, pollUntil, type PollOptions } from './wait.ts';
+import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
-import { connect, publishedAddress } from '../postgres/postgres.ts';
+import { connect, publishedAddress, type NodeAddress } from '../postgres/postgres.ts';
 import { PatroniCluster } from '../patroni/patroni.ts';
+import { versionFacts, type VersionFacts } from '../lab/majors.ts';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
@@ -34,6 +35,8 @@ export interface LabOptions {
 export class Lab {
   readonly document: LabDocument;
   readonly major: number;
+  // The version table's facts for this major: what specs ask instead of comparing major numbers.
+  readonly versions: VersionFacts;
   readonly context: RunContext;
   readonly project: ComposeProject | undefined;
   readonly workDir: string;
@@ -59,6 +62,7 @@ export class Lab {
     this.document = document;
     this.context = runContext();
     this.major = options.major ?? this.context.major;
+    this.versions = versionFacts(this.major);
     const fm = document.frontMatter!;
     this.workDir = freshDir(path.join(this.context.runDir, `pg${this.major}`, fm.id));
     this.project = fm.environment
@@ -85,7 +89,7 @@ export class Lab {
     if (!step) {
       const other = this.document.steps.find((s) => s.id === id);
       throw new StepFailedError(other
-        ? `Step \`${id}\` (${where(other)}) does not apply to PostgreSQL ${this.major} (pg=${other.pg}); the spec must not run it on this major`
+        ? `Step \`${id}\` (${where(other)}) does not apply to PostgreSQL ${this.major} (${other.pg?.describe()} only); the spec must not run it on this major`
         : `No step \`${id}\` in ${this.document.file}: expected one of ${this.steps.map((s) => s.id).join(', ')}`);
     }
     return step;
@@ -105,19 +109,18 @@ export class Lab {
     this.done.add(step.id);
     emit(this.context, { type: 'step-start', lab: this.id, step: id, terminal: step.terminal, at: new Date().toISOString(), background: step.background });
     if (step.background) {
-      const job = await terminal.startBackground(step.id, step.code, step.timeoutSeconds);
+      const job = await terminal.startBackground(step.id, step.code, stepLimitSeconds(step));
       const now = new Date().toISOString();
       return { exitCode: 0, output: `[started in the background, pid ${job.pid}]`, durationMs: 0, timedOut: false, startedAt: now, endedAt: now };
     }
     if (step.interactive) {
-      terminal.startProgram(step.id, step.code);
-      const now = new Date().toISOString();
-      this.record(step, { exitCode: 0, output: '', durationMs: 0, timedOut: false, startedAt: now, endedAt: now }, true);
-      return { exitCode: 0, output: '', durationMs: 0, timedOut: false, startedAt: now, endedAt: now };
+      const outcome = await terminal.startProgram(step.id, step.code, stepLimitSeconds(step));
+      this.check(step, outcome);
+      return outcome;
     }
     const outcome = PROGRAM_LANGUAGES.includes(step.lang)
-      ? await terminal.type(step.id, step.code, step.timeoutSeconds)
-      : await terminal.run(step.id, step.code, step.timeoutSeconds);
+      ? await terminal.type(step.id, step.code, stepLimitSeconds(step))
+      : await terminal.run(step.id, step.code, stepLimitSeconds(step));
     this.check(step, outcome);
     return outcome;
   }
@@ -130,10 +133,11 @@ export class Lab {
     }
   }
 
-  // Waits for a background step to end by itself (failing at its timeout), then checks it.
+  // Waits for a background step to end by itself (failing at its `timeout=`, or at `timeoutMs`, each
+  // scaled once by WORKSHOP_TIME_FACTOR), then checks it.
   async wait(id: string, timeoutMs?: number): Promise<CommandOutcome> {
     const step = this.backgroundStep(id);
-    const limit = timeoutMs ?? budget((step.timeoutSeconds ?? 600) * 1000);
+    const limit = budget(timeoutMs ?? (step.timeoutSeconds ?? DEFAULT_BACKGROUND_WAIT_S) * 1000);
     const outcome = await this.terminal(step.terminal).waitBackground(id, limit);
     this.check(step, outcome);
     return outcome;
@@ -173,6 +177,27 @@ export class Lab {
     return connect(address, { password: this.passwords.POSTGRES_PASSWORD });
   }
 
+  // The superuser credentials of this run's environment (fresh per run), for connections the spec opens itself.
+  get credentials(): { user: string; password: string } {
+    return { user: 'postgres', password: this.passwords.POSTGRES_PASSWORD };
+  }
+
+  // The 127.0.0.1 address a service's port of the environment is published on.
+  address(service: string, port: number): Promise<NodeAddress> {
+    return publishedAddress(this.environment(), service, port);
+  }
+
+  // What a service of the environment logged (its server log: `docker compose logs <service>`).
+  async serverLog(service: string): Promise<string> {
+    const result = await compose(this.environment(), ['logs', '--no-log-prefix', service], { timeoutMs: 60_000 });
+    return result.stdout;
+  }
+
+  private environment(): ComposeProject {
+    if (!this.project) throw new Error(`Lab ${this.id} has no environment (front matter \`environment: none\`)`);
+    return this.project;
+  }
+
   // The Patroni cluster of the environment (REST API through the nodes' published 8008 ports).
   patroni(nodes?: string[]): PatroniCluster {
     if (!this.project) throw new Error(`Lab ${this.id} has no environment`);
@@ -198,9 +223,17 @@ export class Lab {
   async close(): Promise<LabReport> {
     if (this.closed) throw new Error(`Lab ${this.id} closed twice`);
     this.closed = true;
+    // A background step the spec never waited for nor stopped had its exit code and output checked by
+    // nothing: the lab fails, naming the step.
+    const abandoned: string[] = [];
     for (const terminal of this.terminals.values()) {
-      for (const stopped of await terminal.close()) {
-        this.errors.push(`A background step was still running at teardown and was stopped after ${stopped.durationMs} ms`);
+      for (const { id, outcome } of await terminal.close()) {
+        const step = this.step(id);
+        const message = `Background step \`${id}\` (${where(step)}) was still running at teardown: the spec never waited for it (lab.wait) nor stopped it (lab.stop), so its output was not checked; it was stopped after ${outcome.durationMs} ms`;
+        this.record(step, outcome, false);
+        this.errors.push(message);
+        this.failed = true;
+        abandoned.push(message);
       }
     }
     const notRun = this.steps.filter((s) => !this.done.has(s.id)).map((s) => `${s.id} (${where(s)})`);
@@ -240,6 +273,7 @@ export class Lab {
     const file = path.join(this.workDir, 'lab-report.json');
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     emit(this.context, { type: 'lab-end', lab: this.id, at: new Date().toISOString(), status: report.status, report: file });
+    if (abandoned.length > 0 && !this.firstFailure) throw new StepFailedError(abandoned.join('\n'));
     // Steps skipped after a failed one are listed in the report; the failure itself was already thrown.
     if (notRun.length > 0 && !this.firstFailure) {
       throw new StepFailedError(`${this.document.file}: ${notRun.length} step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab.`);
@@ -264,6 +298,15 @@ export class Lab {
 
   private check(step: Step, outcome: CommandOutcome, checkExit = true) {
     const expectation = this.expectation(step.id);
+    if (!expectation && !step.unchecked && this.document.expectations.some((e) => e.step === step.id)) {
+      // Lint refuses this for the lab's majors; a lab opened on another major must not pass unchecked.
+      this.record(step, outcome, false);
+      this.failed = true;
+      const message = `Step \`${step.id}\` (${where(step)}) has expectations for other majors but none for PostgreSQL ${this.major}: its output cannot be checked; add one, or mark the step \`unchecked="<reason>"\``;
+      this.errors.push(message);
+      this.firstFailure ??= `step \`${step.id}\` (${where(step)})`;
+      throw new StepFailedError(message);
+    }
     const matched = expectation ? matchOutput(expectation.lines, outcome.output) : undefined;
     const exitOk = !checkExit || outcome.exitCode === step.exitCode;
     const ok = exitOk && (matched?.ok ?? true);
@@ -273,7 +316,7 @@ export class Lab {
     const command = step.code.replace(/\n/g, '\n  ');
     let message: string;
     if (!exitOk) {
-      message = `Step \`${step.id}\` (${where(step)}) ${outcome.timedOut ? `timed out after ${step.timeoutSeconds} s` : `exited with ${outcome.exitCode}, expected ${step.exitCode}`}\n` +
+      message = `Step \`${step.id}\` (${where(step)}) ${outcome.timedOut ? `timed out after ${stepLimitSeconds(step)} s (timeout=${step.timeoutSeconds}${timeFactor() === 1 ? '' : ` × WORKSHOP_TIME_FACTOR ${timeFactor()}`})` : `exited with ${outcome.exitCode}, expected ${step.exitCode}`}\n` +
         `  command (terminal ${step.terminal}):\n  ${command}\n  exit code: ${outcome.exitCode}\n  output:\n${indent(outcome.output)}`;
     } else {
       message = `Step \`${step.id}\` (${where(step)}): output does not match the expectation at ${expectation!.position.file}:${expectation!.codeLine}\n` +
@@ -301,6 +344,14 @@ function freshDir(base: string): string {
   for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+// A background step without `timeout=` that the spec waits for gets this long (before the time factor).
+const DEFAULT_BACKGROUND_WAIT_S = 600;
+
+// A step's `timeout=`, scaled by WORKSHOP_TIME_FACTOR like every other wait.
+function stepLimitSeconds(step: Step): number | undefined {
+  return step.timeoutSeconds === undefined ? undefined : budget(step.timeoutSeconds * 1000) / 1000;
 }
 
 function where(step: Step): string {

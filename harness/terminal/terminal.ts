@@ -109,15 +109,29 @@ export class Terminal {
     return this.finish(id, code, started, result, timeoutSeconds);
   }
 
-  // Starts a program that reads this terminal (psql); later `type` calls are its input.
-  startProgram(id: string, code: string): void {
+  // Starts a program that reads this terminal (psql); later `type` calls are its input. Done when the
+  // program answers a first `\echo` (it has started and reads), or with its exit code when it ends first
+  // (psql could not connect).
+  async startProgram(id: string, code: string, timeoutSeconds?: number): Promise<CommandOutcome> {
     this.assertUsable(id);
     const file = this.writeStepFile(id, code);
     const marker = this.nextMarker();
     const done = this.expect(marker);
+    const started = Date.now();
     this.send(`source ${quote(file)}; printf '\\n%s %s\\n' ${quote(marker)} "$?"\n`);
-    this.program = { stepId: id, marker, done };
-    this.log(`$ ${code}   # started, reads what follows in this terminal\n`);
+    const program = { stepId: id, marker, done };
+    this.program = program;
+    const answer = this.nextMarker();
+    const answered = this.expect(answer, true);
+    this.send(`\\echo\n\\echo ${answer} 0\n`);
+    const outcome = await this.finish(id, code, started, Promise.race([answered, done]), timeoutSeconds);
+    if (this.program !== program && this.alive) {
+      // The program ended before it answered: the shell reads the two `\echo` lines itself and prints
+      // the marker; take it here so it does not end up in the next step's output.
+      await Promise.race([this.expect(answer), new Promise((resolve) => setTimeout(resolve, 2000))]);
+      if (this.pending?.marker === answer) this.pending = undefined;
+    }
+    return outcome;
   }
 
   get programStep(): string | undefined {
@@ -269,9 +283,9 @@ export class Terminal {
   }
 
   // Stops background jobs and any program, then ends bash and everything it started.
-  async close(): Promise<CommandOutcome[]> {
-    const stopped: CommandOutcome[] = [];
-    for (const id of [...this.background.keys()]) stopped.push(await this.stopBackground(id));
+  async close(): Promise<{ id: string; outcome: CommandOutcome }[]> {
+    const stopped: { id: string; outcome: CommandOutcome }[] = [];
+    for (const id of [...this.background.keys()]) stopped.push({ id, outcome: await this.stopBackground(id) });
     if (this.alive) {
       const everything = descendants(this.pid);
       this.bash.stdin.end();

@@ -25,7 +25,8 @@ describe('the workshop CLI', () => {
     expect(result.stdout).toContain('lint: 1 file(s), no problems');
   });
 
-  test('bad input exits 2 with the accepted values', async () => {
+  // Two CLI starts (each compiles the harness): seconds each on a loaded machine.
+  test('bad input exits 2 with the accepted values', { timeout: 60_000 }, async () => {
     const result = await workshop('verify', '--pg', '16');
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('--pg: expected a comma-separated list of 15, 17, 18 (or `all`), found `16`');

@@ -47,7 +47,7 @@ esac
   chmodSync(path.join(dir, 'curl'), 0o755);
   const result = spawnSync('bash', [script, ...args], {
     encoding: 'utf8',
-    env: { PATH: `${dir}:${process.env.PATH}`, PGHOST: 'no-server.invalid', PGPORT: '5000', PGCONNECT_TIMEOUT: '1', PATRONI_APIS: 'http://pg1:8008', PATRONI_EXPECTED_MEMBERS: '3', ...env },
+    env: { PATH: `${dir}:${process.env.PATH}`, WORKSHOP_CHECKPOINT_COUNTERS: 'pg_stat_checkpointer', PGHOST: 'no-server.invalid', PGPORT: '5000', PGCONNECT_TIMEOUT: '1', PATRONI_APIS: 'http://pg1:8008', PATRONI_EXPECTED_MEMBERS: '3', ...env },
   });
   const lines = new Map<string, string>();
   for (const line of result.stdout.split('\n')) {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { allLabs, findLab, findLabs } from '../../harness/lab/catalog.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'catalog-'));
-const lab = (title: string) => `---\ntitle: "${title}"\nenvironment: none\nmajors: [18]\n---\n\n# ${title}\n`;
+const lab = (title: string) => `---\ntitle: "${title}"\nenvironment: none\nmajors: { range: "18", reason: "fixture" }\n---\n\n# ${title}\n`;
 for (const [folder, files] of Object.entries({
   '05-failure': ['lab.md'],
   '06-patroni': ['lab.md', 'lab-guardrails.md'],

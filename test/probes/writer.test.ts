@@ -1,6 +1,9 @@
 import type pg from 'pg';
 import { describe, expect, test } from 'vitest';
-import { checkLedger, Writer, writesPerSecond } from '../../harness/probes/writer.ts';
+import { checkLedger, gapAcross, keepLedger, Writer, writesPerSecond, type WriterResult } from '../../harness/probes/writer.ts';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 // A stand-in server: it commits ids into `table`, and can fail in the ways a failover makes it fail.
 function fakeServer() {
@@ -83,5 +86,26 @@ describe('the writer probe', () => {
     expect(check.lost).toEqual(result.acknowledged.map((a) => a.id).filter((id) => id > 7));
     const series = writesPerSecond(result);
     expect(series.points.reduce((sum, [, n]) => sum + n, 0)).toBe(result.acknowledged.length);
+  });
+});
+
+describe('the writer\'s ledger kept beside the report', () => {
+  const acknowledged = [1000, 1100, 1200, 4200, 4300, 9300].map((at, i) => ({ id: i + 1, at, timeline: at < 4000 ? 1 : 2 }));
+  const result = { acknowledged, inDoubt: [], errors: [], timelines: [1, 2], maxGapSeconds: 5, gap: { from: 4300, to: 9300 } } as unknown as WriterResult;
+
+  test('the gap across an event is the largest interval between acknowledged writes that overlaps it', () => {
+    expect(gapAcross(result, 1500, 2000)).toBe(3);
+    expect(gapAcross(result, 5000, 6000)).toBe(5);
+    expect(gapAcross(result, 9400, 9500)).toBe(0);
+  });
+
+  test('keepLedger writes the events, the count and the writes around the gap', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ledger-'));
+    const file = keepLedger(dir, 'failover', result, { killedAt: 4250 });
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { events: Record<string, number>; acknowledgedCount: number; acknowledgedAroundGap: { id: number }[] };
+    expect(path.basename(file)).toBe('writer-failover.json');
+    expect(kept.events).toEqual({ killedAt: 4250 });
+    expect(kept.acknowledgedCount).toBe(6);
+    expect(kept.acknowledgedAroundGap.map((a) => a.id)).toEqual([4, 5, 6]);
   });
 });

@@ -79,3 +79,61 @@ describe('a lab run through the spec API', () => {
     await lab.close().catch(() => undefined);
   });
 });
+
+describe('a lab cannot pass without its checks', () => {
+  test('a background step never waited for nor stopped fails the lab, naming the step', async () => {
+    const lab = openLab('02-background', { root, major: 18 });
+    await lab.run('load');
+    await lab.run('after');
+    await expect(lab.close()).rejects.toThrow(/Background step `load` \(test\/fixtures\/labs\/02-background\/lab.md:6\) was still running at teardown: the spec never waited for it/);
+    const report = JSON.parse(readFileSync(path.join(lab.workDir, 'lab-report.json'), 'utf8')) as LabReport;
+    expect(report.status).toBe('failed');
+    expect(report.steps.find((s) => s.id === 'load')?.outcome).toBe('failed');
+  });
+
+  test('a step with expectations for other majors but none for this one is refused', () => {
+    expect(() => openLab('03-other-majors', { root, major: 18 })).toThrow(/Step `version` has an expectation \(line 10, 14\) but none for PostgreSQL 18/);
+  });
+
+  test('an interactive step whose program ends before answering fails with its exit code', async () => {
+    const lab = openLab('04-interactive', { root, major: 18 });
+    const error = await lab.run('open').catch((e: Error) => e);
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect((error as Error).message).toContain('exited with 2, expected 0');
+    expect((error as Error).message).toContain('psql: error: connection to server');
+    const report = await lab.close();
+    expect(report.steps.map((s) => [s.id, s.outcome])).toEqual([['open', 'failed']]);
+  });
+});
+
+describe('deadlines mean what they say', () => {
+  test('a step\'s timeout= and a background step\'s wait are scaled by WORKSHOP_TIME_FACTOR', async () => {
+    const saved = process.env.WORKSHOP_TIME_FACTOR;
+    process.env.WORKSHOP_TIME_FACTOR = '2.5';
+    try {
+      const lab = openLab('05-time-factor', { root, major: 18 });
+      const slow = await lab.run('slow');
+      expect(slow.timedOut).toBe(false);
+      expect(slow.output).toBe('done\n');
+      await lab.run('load');
+      expect((await lab.wait('load')).output).toBe('loaded\n');
+      expect((await lab.close()).status).toBe('passed');
+    } finally {
+      if (saved === undefined) delete process.env.WORKSHOP_TIME_FACTOR;
+      else process.env.WORKSHOP_TIME_FACTOR = saved;
+    }
+  });
+
+  test('a timed-out step says the limit it was given, with the factor', async () => {
+    const saved = process.env.WORKSHOP_TIME_FACTOR;
+    process.env.WORKSHOP_TIME_FACTOR = '1.2';
+    try {
+      const lab = openLab('05-time-factor', { root, major: 18 });
+      await expect(lab.run('slow')).rejects.toThrow('Step `slow` (test/fixtures/labs/05-time-factor/lab.md:6) timed out after 1.2 s (timeout=1 × WORKSHOP_TIME_FACTOR 1.2)');
+      await lab.close();
+    } finally {
+      if (saved === undefined) delete process.env.WORKSHOP_TIME_FACTOR;
+      else process.env.WORKSHOP_TIME_FACTOR = saved;
+    }
+  });
+});

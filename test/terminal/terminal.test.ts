@@ -97,7 +97,7 @@ describe('a terminal', () => {
     const t = terminal();
     const job = await t.startBackground('forever', 'sleep 60');
     const stopped = await t.close();
-    expect(stopped.map((o) => o.timedOut)).toEqual([true]);
+    expect(stopped.map((s) => [s.id, s.outcome.timedOut])).toEqual([['forever', true]]);
     expect(isAlive(job.pid)).toBe(false);
     expect(t.alive).toBe(false);
   });
@@ -112,12 +112,33 @@ describe('a terminal', () => {
   test('an interactive program reads the steps typed into its terminal until it exits', async () => {
     const t = terminal();
     // A line-reading program that echoes like psql's \echo; `quit` ends it.
-    t.startProgram('open', `(while IFS= read -r line; do case "$line" in '\\q') exit 0;; '\\echo') echo;; '\\echo '*) echo "\${line#'\\echo '}";; *) echo "got: $line";; esac; done)`);
+    const opened = await t.startProgram('open', `(while IFS= read -r line; do case "$line" in '\\q') exit 0;; '\\echo') echo;; '\\echo '*) echo "\${line#'\\echo '}";; *) echo "got: $line";; esac; done)`);
+    expect(opened.exitCode).toBe(0);
     const first = await t.type('say', 'hello');
     expect(first.output).toBe('got: hello\n');
     const quit = await t.type('quit', '\\q');
     expect(quit.exitCode).toBe(0);
     expect(t.programStep).toBeUndefined();
+    expect((await t.run('after', 'echo back in bash')).output).toBe('back in bash\n');
+  });
+
+  test('an interactive step is done when its program answers, not when it was typed', async () => {
+    const t = terminal();
+    // Starts reading only after 0.6 s, as psql does once it has connected.
+    const opened = await t.startProgram('open', `sleep 0.6; (while IFS= read -r line; do case "$line" in '\\q') exit 0;; '\\echo') echo;; '\\echo '*) echo "\${line#'\\echo '}";; esac; done)`);
+    expect(opened.exitCode).toBe(0);
+    expect(opened.durationMs).toBeGreaterThanOrEqual(500);
+    expect(t.programStep).toBe('open');
+    await t.type('quit', '\\q');
+  });
+
+  test('an interactive program that ends before answering fails its step with its exit code and output', async () => {
+    const t = terminal();
+    const opened = await t.startProgram('open', `echo 'psql: error: connection to server failed: Connection refused' >&2; (exit 2)`);
+    expect(opened.exitCode).toBe(2);
+    expect(opened.output).toContain('psql: error: connection to server failed');
+    expect(t.programStep).toBeUndefined();
+    // The shell read the lines meant for the program; none of it reaches the next step.
     expect((await t.run('after', 'echo back in bash')).output).toBe('back in bash\n');
   });
 });

@@ -1,21 +1,12 @@
-// Splits a fenced block's meta (`step=up timeout=60 pg=">=17"`) into options, as the harness's
-// harness/lab/info-string.ts does; a meta it cannot read yields undefined (the linter reports it).
+// A fenced block's meta (`step=up timeout=60 pg=">=17"`) as options, read by the harness's own parser
+// (harness/lab/info-string.ts), so the site shows exactly the blocks the runner runs; a meta it cannot
+// read yields undefined (the linter reports it).
+import { parseInfoOptions as parseOptions } from '../../../harness/lab/info-string.ts';
 
 export type InfoOptions = Map<string, string | true>;
 
 export function parseInfoOptions(meta: string | null | undefined): InfoOptions | undefined {
-  const options: InfoOptions = new Map();
-  const token = /\s*([A-Za-z][\w-]*)(?:=(?:"([^"]*)"|'([^']*)'|([^\s"']*)))?/y;
-  const text = meta ?? '';
-  let index = 0;
-  while (index < text.length) {
-    if (/^\s*$/.test(text.slice(index))) break;
-    token.lastIndex = index;
-    const match = token.exec(text);
-    if (!match || match[0].trim() === '') return undefined;
-    options.set(match[1]!, match[2] ?? match[3] ?? match[4] ?? true);
-    index = token.lastIndex;
-    if (index < text.length && !/\s/.test(text[index]!)) return undefined;
-  }
-  return options;
+  const parsed = parseOptions(meta ?? '');
+  if (!Array.isArray(parsed)) return undefined;
+  return new Map(parsed.map((option) => [option.key, option.value ?? true]));
 }

@@ -7,7 +7,7 @@ import type { Code, Parent, Root, RootContent } from 'mdast';
 import type { VFile } from 'vfile';
 import { visit } from 'unist-util-visit';
 import { parseInfoOptions, type InfoOptions } from './info-string.mts';
-import { majorsInRange, type Matrix } from '../site/matrix.mts';
+import { majorsInRange, majorsInToolRange, toolVersion, VERSIONED_TOOLS, type Matrix } from '../site/matrix.mts';
 
 export interface LabBlocksOptions {
   repoRoot: string;
@@ -28,8 +28,10 @@ interface LabBlock {
   options: InfoOptions;
   // `step:<id>` or `expect:<id>`: blocks that are variants of one another share it.
   variantKey?: string;
-  // Majors the block applies to (its `pg=` range over the matrix), when it has one.
+  // Majors the block applies to (its `pg=` or tool range over the version table), when it has one.
   pgMajors?: number[];
+  // The tool whose version chose the variant (`patroni=">=4"`) and how the page names the range.
+  tool?: { name: string; label: string };
 }
 
 interface JsxAttribute {
@@ -107,7 +109,8 @@ function titleOf(block: LabBlock, page: PageState, inTabs: boolean): string | un
   } else {
     return undefined;
   }
-  if (!inTabs && block.pgMajors) parts.push(`PostgreSQL ${majorsText(block.pgMajors)} only`);
+  if (!inTabs && block.tool) parts.push(`${block.tool.label} (PostgreSQL ${majorsText(block.pgMajors ?? [])}) only`);
+  else if (!inTabs && block.pgMajors) parts.push(`PostgreSQL ${majorsText(block.pgMajors)} only`);
   return parts.join(' · ');
 }
 
@@ -146,7 +149,7 @@ function readBlock(node: RootContent, options: LabBlocksOptions, file: VFile): L
   if (node.type !== 'code') return undefined;
   const parsed = parseInfoOptions(node.meta);
   // Meta that is not in the lab format (or malformed, which `workshop lint` reports) is left to Docusaurus.
-  if (!parsed || ![...parsed.keys()].some((key) => ['step', 'expect', 'norun', 'file', 'pg'].includes(key))) return undefined;
+  if (!parsed || ![...parsed.keys()].some((key) => ['step', 'expect', 'norun', 'file', 'pg', ...VERSIONED_TOOLS].includes(key))) return undefined;
   const target = parsed.get('file');
   if (target !== undefined) node.value = repositoryFile(typeof target === 'string' ? target : '', options, file, node);
   const step = parsed.get('step');
@@ -160,6 +163,15 @@ function readBlock(node: RootContent, options: LabBlocksOptions, file: VFile): L
     if (!majors) throw new Error(`${where(file, node)}: invalid \`pg=${pg}\`: expected a PostgreSQL major or range such as \`17\`, \`>=17\` or \`15 || 18\``);
     block.pgMajors = majors;
   }
+  // A variant of a tool's version (`patroni=">=4"`): the majors that ship it, and the page says which tool.
+  const tool = VERSIONED_TOOLS.find((name) => parsed.has(name));
+  const toolRange = tool ? parsed.get(tool) : undefined;
+  if (tool && typeof toolRange === 'string') {
+    const selected = majorsInToolRange(tool, toolRange, options.matrix.majors);
+    if (!selected) throw new Error(`${where(file, node)}: invalid \`${tool}=${toolRange}\`: expected a version range such as \`>=4\``);
+    block.pgMajors = selected.majors;
+    block.tool = { name: tool, label: selected.label };
+  }
   return block;
 }
 
@@ -169,17 +181,22 @@ function versionTabs(variants: LabBlock[], labMajors: number[], matrix: Matrix, 
   const majors = labMajors.filter((major) => variants.some((variant) => variant.pgMajors!.includes(major)));
   const items = majors.map((major) => {
     const variant = variants.find((candidate) => candidate.pgMajors!.includes(major))!;
-    return jsx('TabItem', { value: String(major), label: `PostgreSQL ${major}` }, [present(variant, page, true)]);
+    // A variant chosen by a tool's version names that version beside the major it ships with.
+    const version = variant.tool ? toolVersion(variant.tool.name, major) : undefined;
+    const label = variant.tool && version ? `PostgreSQL ${major} · ${variant.tool.label.split(' ')[0]} ${version}` : `PostgreSQL ${major}`;
+    return jsx('TabItem', { value: String(major), label }, [present(variant, page, true)]);
   });
   const defaultValue = majors.includes(matrix.defaultMajor) ? matrix.defaultMajor : majors.at(-1)!;
   // `queryString: 'pg'` makes the choice a link: `…/lab/?pg=15` opens every tab on PostgreSQL 15.
   return jsx('Tabs', { groupId: 'pg', queryString: 'pg', defaultValue: String(defaultValue), className: 'pg-tabs' }, items);
 }
 
+// The majors a lab runs on: every major of the table unless its front matter narrows it
+// (`majors: { range, reason }`, as the harness reads it).
 function labMajors(file: VFile, matrix: Matrix): number[] {
-  const front = (file.data as { frontMatter?: { majors?: unknown } }).frontMatter;
-  const listed = Array.isArray(front?.majors) ? front.majors.map(Number) : undefined;
-  return listed ? matrix.majors.filter((major) => listed.includes(major)) : matrix.majors;
+  const front = (file.data as { frontMatter?: { majors?: { range?: unknown } } }).frontMatter;
+  const range = front?.majors?.range;
+  return typeof range === 'string' ? (majorsInRange(range, matrix.majors) ?? matrix.majors) : matrix.majors;
 }
 
 export default function remarkLabBlocks(options: LabBlocksOptions) {
@@ -199,11 +216,11 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
 
     const parents: Parent[] = [];
     visit(tree, (node) => {
-      if ('children' in node && (node as Parent).children.some((child) => child.type === 'code')) parents.push(node as Parent);
+      if ('children' in node && (node as Parent).children.some((child) => child.type === 'code')) parents.push(node);
     });
     for (const parent of parents) {
       const children: RootContent[] = [];
-      const blocks = parent.children.map((child) => readBlock(child as RootContent, options, file));
+      const blocks = parent.children.map((child) => readBlock(child, options, file));
       for (let index = 0; index < parent.children.length; index += 1) {
         const block = blocks[index];
         if (!block) {
@@ -227,7 +244,7 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
           page.wildcardsExplained = true;
         }
       }
-      parent.children = children as Parent['children'];
+      parent.children = children;
     }
   };
 }

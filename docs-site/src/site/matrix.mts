@@ -1,27 +1,38 @@
-// The PostgreSQL matrix as the harness knows it (environments/majors.yaml), and `pg=` ranges over it.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import semver from 'semver';
-import YAML from 'yaml';
-import { environmentsDir } from './paths.mts';
+// The version table as the site needs it: the harness's own reading of environments/majors.yaml and
+// its `pg=` ranges (harness/lab/majors.ts), so the site and the runner can never disagree on a tab.
+import { knownMajors, MajorRange, matrix, TOOLS, type Tool } from '../../../harness/lab/majors.ts';
 
 export interface Matrix {
   defaultMajor: number;
   majors: number[];
 }
 
-// Reads environments/majors.yaml; throws naming the file when it is not the expected mapping.
-export function readMatrix(file = path.join(environmentsDir, 'majors.yaml')): Matrix {
-  const doc = YAML.parse(readFileSync(file, 'utf8')) as { default?: unknown; majors?: Record<string, unknown> } | null;
-  if (!doc?.majors || typeof doc.default !== 'number') {
-    throw new Error(`${file}: expected a mapping with \`default: <major>\` and \`majors:\``);
-  }
-  const majors = Object.keys(doc.majors).map(Number).sort((a, b) => a - b);
-  return { defaultMajor: doc.default, majors };
+// The majors of the version table and its default major.
+export function readMatrix(): Matrix {
+  return { defaultMajor: matrix().defaultMajor, majors: knownMajors() };
 }
 
 // The majors of `majors` that a `pg=` range (`15`, `>=17`, `<18`, `15 || 18`) selects, as the harness reads it.
 export function majorsInRange(range: string, majors: number[]): number[] | undefined {
-  if (!/^[\d\s<>=|.]+$/.test(range) || semver.validRange(range) === null) return undefined;
-  return majors.filter((major) => semver.satisfies(`${major}.0.0`, range));
+  const parsed = MajorRange.parse(range);
+  if (typeof parsed === 'string') return undefined;
+  return majors.filter((major) => parsed.includes(major));
+}
+
+// The tools a block may name instead of `pg=` (`patroni=">=4"`).
+export const VERSIONED_TOOLS: readonly string[] = TOOLS;
+
+// The majors whose row of the version table ships a version of `tool` in `range`, and how the page names it.
+export function majorsInToolRange(tool: string, range: string, majors: number[]): { majors: number[]; label: string } | undefined {
+  if (!(TOOLS as readonly string[]).includes(tool)) return undefined;
+  const parsed = MajorRange.forTool(tool as Tool, range);
+  if (typeof parsed === 'string') return undefined;
+  return { majors: majors.filter((major) => parsed.includes(major)), label: parsed.describe() };
+}
+
+// A tool's packaged version on a major (`4.0` for Patroni on 17), for tab labels.
+export function toolVersion(tool: string, major: number): string | undefined {
+  const row = matrix().majors.get(major) as Record<string, unknown> | undefined;
+  const version = row?.[tool];
+  return typeof version === 'string' ? version : undefined;
 }

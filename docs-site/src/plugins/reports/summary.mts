@@ -1,42 +1,12 @@
-// Reads the run reports (harness/report/model.ts, schema 1) and sums up, per lab, what the site shows:
+// Reads the run reports (validated by the harness's schema, harness/report/model.ts) and sums up, per lab, what the site shows:
 // on which versions it was verified and when, its duration per major, its measurements and series.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const REPORT_SCHEMA_VERSION = 1;
+import { parseRunReport, type LabReport, type Measurement, type RunReport, type Series } from '../../../../harness/report/model.ts';
 
-// The parts of the report schema the site reads (the full one is harness/report/model.ts).
-export interface Series {
-  name: string;
-  unit: string;
-  description?: string;
-  points: [number, number][];
-  marks?: { at: number; label: string }[];
-}
-export interface Measurement { name: string; value: number; unit: string; description?: string }
-export interface LabReport {
-  id: string;
-  title: string;
-  file: string;
-  environment?: string;
-  major: number;
-  status: 'passed' | 'failed' | 'not-applicable';
-  durationMs: number;
-  stepsNotRun?: string[];
-  measurements: Measurement[];
-  series: Series[];
-  errors?: string[];
-}
-export interface RunReport {
-  schemaVersion: number;
-  runId: string;
-  major: number;
-  versions: Record<string, string>;
-  startedAt: string;
-  endedAt: string;
-  status: 'passed' | 'failed';
-  labs: LabReport[];
-}
+export { REPORT_SCHEMA_VERSION } from '../../../../harness/report/model.ts';
+export type { LabReport, Measurement, RunReport, Series };
 
 export interface LoadedReport { file: string; report: RunReport }
 
@@ -45,18 +15,7 @@ export function readReports(dir: string): LoadedReport[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((entry) => entry.endsWith('.json')).sort().map((name) => {
     const file = path.join(dir, name);
-    let report: RunReport;
-    try {
-      report = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
-    } catch (error) {
-      throw new Error(`${file}: not a run report: ${(error as Error).message}`);
-    }
-    if (report?.schemaVersion !== REPORT_SCHEMA_VERSION) {
-      throw new Error(`${file}: report schemaVersion ${JSON.stringify(report?.schemaVersion)}, expected ${REPORT_SCHEMA_VERSION} (harness/report/model.ts): teach docs-site/src/plugins/reports/ the new schema`);
-    }
-    if (typeof report.major !== 'number' || !Array.isArray(report.labs) || typeof report.versions !== 'object' || !report.endedAt) {
-      throw new Error(`${file}: expected \`major\`, \`versions\`, \`endedAt\` and \`labs[]\` as in harness/report/model.ts`);
-    }
+    const report = parseRunReport(readFileSync(file, 'utf8'), file);
     return { file, report };
   }).sort((a, b) => a.report.major - b.report.major || a.report.endedAt.localeCompare(b.report.endedAt));
 }
