@@ -84,7 +84,7 @@ function readRun(file: string): RunFigures {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as RunFigures;
   } catch (error) {
-    throw new Error(`bench: cannot read the run report ${path.relative(repoRoot, file)}: ${(error as Error).message}`);
+    throw new Error(`bench: cannot read the run report ${path.relative(repoRoot, file)}: ${(error as Error).message}`, { cause: error });
   }
 }
 

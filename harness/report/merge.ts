@@ -9,7 +9,7 @@ export function readReport(file: string): RunReport {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${file}: expected a run report (JSON), could not read it: ${(error as Error).message}`);
+    throw new Error(`${file}: expected a run report (JSON), could not read it: ${(error as Error).message}`, { cause: error });
   }
   const report = parsed as Partial<RunReport>;
   if (report?.schemaVersion !== REPORT_SCHEMA_VERSION || typeof report.major !== 'number' || !Array.isArray(report.labs)) {

@@ -83,11 +83,11 @@ function fakeMachine(): FakeMachine {
 const run = (args: string[], m: FakeMachine): Outcome => prepare(args, m) as Outcome;
 
 describe('what a command needs', () => {
-  test('the labs need Docker, jq and curl; the test suite needs jq, and the site and Chromium unless left out', () => {
+  test('the labs need Docker, jq and curl; the test suite needs jq and shellcheck, and the site and Chromium unless left out', () => {
     expect(needsOf(['verify', '01'])).toMatchObject({ docker: true, site: false, tools: ['jq', 'curl'] });
-    expect(needsOf(['test'])).toMatchObject({ docker: true, site: true, tools: ['jq', 'curl', 'chromium'] });
-    expect(needsOf(['test', '--unit-only'])).toMatchObject({ docker: false, site: true, tools: ['jq', 'chromium'] });
-    expect(needsOf(['test', '--unit-only', '--no-site'])).toMatchObject({ docker: false, site: false, tools: ['jq'] });
+    expect(needsOf(['test'])).toMatchObject({ docker: true, site: true, tools: ['jq', 'curl', 'shellcheck', 'chromium'] });
+    expect(needsOf(['test', '--unit-only'])).toMatchObject({ docker: false, site: true, tools: ['jq', 'shellcheck', 'chromium'] });
+    expect(needsOf(['test', '--unit-only', '--no-site'])).toMatchObject({ docker: false, site: false, tools: ['jq', 'shellcheck'] });
     expect(needsOf(['images', '--pg', '15'])).toMatchObject({ docker: true, site: false, tools: [] });
     expect(needsOf(['lint'])).toMatchObject({ docker: false, site: false, tools: [] });
     expect(needsOf(['verify', '--help'])).toMatchObject({ docker: false, tools: [] });
@@ -150,7 +150,7 @@ describe('packages', () => {
 
   test('the site\'s packages are installed only when the site test runs', () => {
     const m = fakeMachine();
-    tools(m, 'jq', 'curl', 'chromium');
+    tools(m, 'jq', 'curl', 'shellcheck', 'chromium');
     fakeDocker(m, { exit: 0 });
     run(['verify'], m);
     run(['test', '--unit-only', '--no-site'], m);
@@ -197,7 +197,7 @@ describe('Docker', () => {
 
   test('the unit-only test suite and lint never ask Docker', () => {
     const m = fakeMachine();
-    tools(m, 'jq');
+    tools(m, 'jq', 'shellcheck');
     fakeDocker(m, { exit: 1, stderr: DEAD_ENGINE });
     expect(run(['test', '--unit-only', '--no-site'], m).problems).toEqual([]);
     expect(run(['lint'], m).problems).toEqual([]);
@@ -210,6 +210,7 @@ describe('Docker', () => {
 describe('jq and Chromium', () => {
   test('without a usable package manager they are named in one sentence with the command that installs them', () => {
     const m = fakeMachine();
+    tools(m, 'shellcheck');
     expect(run(['test', '--unit-only'], m).problems).toEqual([
       'jq and Chromium are not installed (jq, which lab pages and the platform-health script read JSON with; Chromium for the site\'s browser test): ' +
       'install them with `sudo bin/install-prerequisites jq chromium` on Debian or Ubuntu, or your system\'s package manager; ' +
@@ -228,6 +229,7 @@ describe('jq and Chromium', () => {
 
   test('as root with apt-get they are installed through bin/install-prerequisites, with a progress line', () => {
     const m = fakeMachine();
+    tools(m, 'shellcheck');
     script(path.join(m.bin, 'apt-get'), 'exit 1');
     script(path.join(m.root, 'bin', 'install-prerequisites'), [
       `echo "$*" >> ${m.root}/install-calls`,
@@ -241,6 +243,7 @@ describe('jq and Chromium', () => {
 
   test('an install that fails says so; a CHROMIUM_PATH that is no program is named', () => {
     const m = fakeMachine();
+    tools(m, 'shellcheck');
     script(path.join(m.bin, 'apt-get'), 'exit 1');
     script(path.join(m.root, 'bin', 'install-prerequisites'), 'exit 100');
     expect(run(['test', '--unit-only', '--no-site'], { ...m, isRoot: true }).problems).toEqual([

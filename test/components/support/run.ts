@@ -32,7 +32,7 @@ function docker(args: string[]): string {
     return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   } catch (error) {
     const e = error as { status?: number; stdout?: string; stderr?: string };
-    throw new Error(`docker ${args.join(' ')} failed with exit code ${e.status}: ${e.stderr ?? ''}${e.stdout ?? ''}`);
+    throw new Error(`docker ${args.join(' ')} failed with exit code ${e.status}: ${e.stderr ?? ''}${e.stdout ?? ''}`, { cause: error });
   }
 }
 
