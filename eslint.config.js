@@ -30,4 +30,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
+  {
+    // The site's browser tests hand functions to Playwright's page.evaluate: they run in the page.
+    files: ['docs-site/test/**/*.mjs'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', getComputedStyle: 'readonly', Node: 'readonly' } },
+  },
 );
