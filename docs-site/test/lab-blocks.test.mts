@@ -111,5 +111,6 @@ test('variants chosen by Patroni\'s version name it in their tabs, and a step fo
   const tabs = nodes[1] as Jsx;
   assert.equal(tabs.name, 'Tabs');
   assert.deepEqual(tabs.children.map((item) => attribute(item as Jsx, 'label')), ['PostgreSQL 15 · Patroni 3.0', 'PostgreSQL 17 · Patroni 4.0', 'PostgreSQL 18 · Patroni 4.1']);
-  assert.equal(titleOf(nodes[2]!), 'step ttl-floor · Patroni >=4 (PostgreSQL 17 and 18) only');
+  // The page's second runnable step, numbered as the reader counts them.
+  assert.equal(titleOf(nodes[2]!), 'Step 2 · Patroni >=4 (PostgreSQL 17 and 18) only');
 });
