@@ -13,6 +13,7 @@ import { ciCommand } from './ci.ts';
 import { buildAgenda, CORE_BUDGET_MINUTES, formatAgenda } from '../agenda/agenda.ts';
 import { formatProblem } from '../lab/model.ts';
 import { eslint, shellcheck, typecheck } from './code-checks.ts';
+import { DEFAULT_PAUSE_SECONDS } from '../spec/page-only.ts';
 import { curriculumDir, repoRoot } from '../paths.ts';
 
 // Exit codes: 0 pass, 1 a check failed, 2 bad input, 3 internal error.
@@ -62,11 +63,25 @@ program.command('verify')
   .addOption(pgOption())
   .option('--keep', 'leave each environment running after its lab, and print how to reach it', false)
   .option('--no-build', 'do not build missing or outdated images first')
+  .option('--page-only', 'type each lab straight through as an attendee would, without its spec: a pause between commands, nothing in between', false)
+  .option('--pause <seconds>', `with --page-only: seconds between two commands (default ${DEFAULT_PAUSE_SECONDS})`)
   .option('--runs-dir <dir>', 'where run folders (transcripts, evidence) go', path.join(repoRoot, 'runs'))
   .option('--reports-dir <dir>', 'where the latest report per major is copied', path.join(repoRoot, 'reports'))
-  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; runsDir: string; reportsDir: string }) => {
-    process.exitCode = await verify({ labs, majors: parseMajorList(options.pg), keep: options.keep, build: options.build, runsDir: path.resolve(options.runsDir), reportsDir: path.resolve(options.reportsDir) });
+  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; pageOnly: boolean; pause?: string; runsDir: string; reportsDir: string }) => {
+    if (options.pause !== undefined && !options.pageOnly) throw new UsageError('verify --pause: applies with --page-only only (the pause between two typed commands)');
+    process.exitCode = await verify({
+      labs, majors: parseMajorList(options.pg), keep: options.keep, build: options.build, runsDir: path.resolve(options.runsDir), reportsDir: path.resolve(options.reportsDir),
+      ...(options.pageOnly && { pageOnly: { pauseSeconds: pauseSeconds(options.pause) } }),
+    });
   });
+
+// `--pause 2.5` as seconds; only with --page-only.
+function pauseSeconds(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PAUSE_SECONDS;
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`verify --pause: expected a number of seconds (0 or more), found \`${text}\``);
+  return seconds;
+}
 
 program.command('test')
   .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major.')

@@ -11,6 +11,7 @@ import { cleanProjects } from '../environment/compose.ts';
 import { ensureImage, imageVersions } from '../image/images.ts';
 import { parseLabReport, parseRunReport, REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
 import { newRunId, type RunEvent } from '../spec/run-context.ts';
+import { verifyPageOnly } from '../spec/page-only.ts';
 import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
 export interface VerifyOptions {
@@ -20,6 +21,8 @@ export interface VerifyOptions {
   build: boolean;
   runsDir: string;
   reportsDir: string;
+  // Type each lab's page straight through without its spec (see spec/page-only.ts).
+  pageOnly?: { pauseSeconds: number };
   // Folder of the modules (tests use fixtures); the curriculum by default.
   root?: string;
 }
@@ -40,7 +43,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
     }
   }
   for (const lab of labs) {
-    if (!existsSync(specFile(lab))) throw new UsageError(`verify: lab ${lab.id} has no spec: expected ${relativeToRepo(specFile(lab))}`);
+    if (!options.pageOnly && !existsSync(specFile(lab))) throw new UsageError(`verify: lab ${lab.id} has no spec: expected ${relativeToRepo(specFile(lab))}`);
   }
   const runId = newRunId();
   const runDir = path.join(options.runsDir, runId);
@@ -88,7 +91,9 @@ async function verifyMajor(
   writeFileSync(eventsFile, '');
   const tail = tailEvents(eventsFile, major);
   let exitCode = 0;
-  if (applicable.length > 0) {
+  if (applicable.length > 0 && options.pageOnly) {
+    exitCode = await runPagesOnly(major, applicable, { runId, runDir, eventsFile, keep: options.keep, pauseSeconds: options.pageOnly.pauseSeconds, interrupted });
+  } else if (applicable.length > 0) {
     const vitest = execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'labs', ...applicable.map((lab) => relativeToRepo(specFile(lab)))], {
       cwd: repoRoot,
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -111,6 +116,7 @@ async function verifyMajor(
   const failed = exitCode !== 0 || labReports.some((lab) => lab.status === 'failed');
   const report: RunReport = {
     schemaVersion: REPORT_SCHEMA_VERSION,
+    ...(options.pageOnly && { mode: 'page-only' as const }),
     runId,
     major,
     versions: needsImage ? await imageVersions(major).catch(() => ({})) : {},
@@ -122,10 +128,32 @@ async function verifyMajor(
   };
   const file = path.join(runDir, `report-pg${major}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  mkdirSync(options.reportsDir, { recursive: true });
-  writeFileSync(path.join(options.reportsDir, `pg${major}.json`), `${JSON.stringify(withEarlierLabs(report, path.join(options.reportsDir, `pg${major}.json`), labs), null, 2)}\n`);
+  // The site's latest report holds the specs' measurements: a page-only run stays in its run folder.
+  if (!options.pageOnly) {
+    mkdirSync(options.reportsDir, { recursive: true });
+    writeFileSync(path.join(options.reportsDir, `pg${major}.json`), `${JSON.stringify(withEarlierLabs(report, path.join(options.reportsDir, `pg${major}.json`), labs), null, 2)}\n`);
+  }
   console.log(`${stamp()} report: ${relativeToRepo(file)}`);
   return report;
+}
+
+// Page-only: the labs typed one after the other in this process, with the same run folder and events.
+async function runPagesOnly(
+  major: number, labs: LabEntry[],
+  run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean },
+): Promise<number> {
+  // Lab reads the run it belongs to from these, as a spec worker does.
+  Object.assign(process.env, { WORKSHOP_PG: String(major), WORKSHOP_RUN_ID: run.runId, WORKSHOP_RUN_DIR: run.runDir, WORKSHOP_EVENTS: run.eventsFile, WORKSHOP_KEEP: run.keep ? '1' : '0' });
+  let failed = false;
+  for (const lab of labs) {
+    if (run.interrupted()) return 130;
+    console.log(`${stamp()} pg${major} ${lab.id} ${pc.dim(`page only, ${run.pauseSeconds} s between commands`)}`);
+    const report = await verifyPageOnly(lab.id, { root: path.dirname(path.dirname(lab.file)), major, pauseSeconds: run.pauseSeconds, interrupted: run.interrupted })
+      .catch((error: Error) => { console.log(pc.red(error.message)); return undefined; });
+    if (report?.status !== 'passed') failed = true;
+    for (const error of report?.errors ?? []) console.log(pc.red(error));
+  }
+  return failed ? 1 : 0;
 }
 
 // The latest report per major keeps, for the labs this run did not select, their earlier results.

@@ -30,12 +30,31 @@ export interface Step {
   interactive: boolean;
   timeoutSeconds?: number;
   exitCode: number;
+  // A key pressed in the step's terminal while it runs (Ctrl-C to end a waiting command), after a
+  // time or once some text appears in its output.
+  key?: KeyPress;
+  // Where the page ends a background step: before this step the attendee ends it (`stops`, Ctrl-C
+  // in its terminal) or waits until it has ended by itself (`waits`).
+  stops?: string;
+  waits?: string;
   pg?: MajorRange;
   // Why the output is not checked on majors that no expectation covers (`unchecked="…"`).
   unchecked?: string;
   position: SourcePosition;
   // Line of the block's first code line, for errors inside the code.
   codeLine: number;
+}
+
+// The keys a step may press (`key=`), by the names a page uses.
+export const KEYS = { 'ctrl-c': '\x03', 'ctrl-d': '\x04', 'ctrl-z': '\x1a', enter: '\r', q: 'q', escape: '\x1b' } as const;
+export type KeyName = keyof typeof KEYS;
+
+export interface KeyPress {
+  key: KeyName;
+  // Seconds after the step starts, or after `onText` appears when both are given.
+  afterSeconds?: number;
+  // Text in the step's output (after normalization) that must appear first.
+  onText?: string;
 }
 
 // An `expect=<step>` block: the output a reader sees.

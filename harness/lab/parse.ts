@@ -6,16 +6,18 @@ import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import { visit } from 'unist-util-visit';
 import YAML from 'yaml';
-import type { Code, Yaml } from 'mdast';
+import type { Code, Root, Yaml } from 'mdast';
 import { MajorRange, TOOLS, knownMajors } from './majors.ts';
-import type { Expectation, FileBlock, FrontMatter, LabDocument, Problem, SourcePosition, Step } from './model.ts';
+import { KEYS, type Expectation, type FileBlock, type FrontMatter, type KeyName, type KeyPress, type LabDocument, type Problem, type SourcePosition, type Step } from './model.ts';
 import { parseInfoOptions, type InfoOption } from './info-string.ts';
 import { environmentsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
 export const SHELL_LANGUAGES = ['bash', 'sh', 'shell', 'console', 'zsh'];
 // Languages typed into a program that an `interactive` step started (psql).
 export const PROGRAM_LANGUAGES = ['sql', 'psql'];
-export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'patroni', 'norun', 'unchecked', 'expect', 'file', 'title', 'showLineNumbers'];
+// A key pressed during a step, and where the page ends a background step.
+const STEP_END_OPTIONS = ['key', 'key-after', 'key-on', 'stops', 'waits'];
+export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'patroni', 'norun', 'unchecked', 'expect', 'file', 'title', 'showLineNumbers', ...STEP_END_OPTIONS];
 const STEP_ID = /^[a-z0-9][a-z0-9-]*$/;
 const DEFAULT_TERMINAL = 'main';
 
@@ -147,17 +149,28 @@ export function parseLab(markdown: string, file: string): LabDocument {
       if (unchecked && !unchecked.value?.trim()) report(where('unchecked'), 'Missing reason: expected `unchecked="why this output is not checked on the majors without an expectation"`');
       const terminal = options.get('terminal')?.value ?? DEFAULT_TERMINAL;
       if (!STEP_ID.test(terminal)) report(where('terminal'), `Invalid terminal name \`${terminal}\`: expected lowercase letters, digits and dashes`);
+      const key = keyPress(options, where, report);
+      if (key && background) report(where('key'), `Step \`${id}\` is \`background\`: a key goes to a command in the foreground; end a background step with \`stops=${id}\` on a later step`);
+      const ends: Partial<Record<'stops' | 'waits', string>> = {};
+      for (const option of ['stops', 'waits'] as const) {
+        const value = options.get(option)?.value;
+        if (!options.has(option)) continue;
+        if (!value || !STEP_ID.test(value)) report(where(option), `Invalid \`${option}\`: expected the id of an earlier background step, found \`${value ?? ''}\``);
+        else ends[option] = value;
+      }
       steps.push({
         id, lang, code: node.value, terminal, background, interactive,
         ...(timeout !== undefined && { timeoutSeconds: timeout }),
         exitCode: exit ?? 0,
+        ...(key && { key }),
+        ...ends,
         ...(pg && { pg }),
         ...(unchecked?.value?.trim() && { unchecked: unchecked.value.trim() }),
         position: at(start.line, start.column), codeLine,
       });
       return;
     }
-    for (const stepOnly of ['terminal', 'background', 'interactive', 'timeout', 'exit', 'unchecked']) {
+    for (const stepOnly of ['terminal', 'background', 'interactive', 'timeout', 'exit', 'unchecked', ...STEP_END_OPTIONS]) {
       if (options.has(stepOnly)) report(where(stepOnly), `Option \`${stepOnly}\` applies to runnable steps only: add \`step=<id>\` or remove it`);
     }
     if (norun !== undefined && !norun.value?.trim()) {
@@ -183,6 +196,18 @@ function checkSteps(steps: Step[], expectations: Expectation[], labMajors: numbe
       if (major !== undefined) {
         report(step.position, `Duplicate step id \`${step.id}\` (first at line ${earlier.position.line}): ids are unique, or variants carry \`pg=\` ranges that do not overlap (both apply to ${major})`);
       }
+    }
+    for (const option of ['stops', 'waits'] as const) {
+      const target = step[option];
+      if (target === undefined) continue;
+      const ended = steps.slice(0, index).find((s) => s.id === target && s.background && (!s.pg || !step.pg || overlap(s.pg, step.pg) !== undefined));
+      if (!ended) report(step.position, `Step \`${step.id}\` has \`${option}=${target}\`, but no earlier \`background\` step has \`step=${target}\``);
+      else if (steps.slice(0, index).some((s) => s !== ended && (s.stops === target || s.waits === target) && overlap(s.pg, step.pg) !== undefined)) {
+        report(step.position, `Background step \`${target}\` is ended twice: only one step may carry \`stops=${target}\` or \`waits=${target}\``);
+      }
+    }
+    if (step.stops !== undefined && step.waits !== undefined && step.stops === step.waits) {
+      report(step.position, `Step \`${step.id}\` both stops and waits for \`${step.stops}\`: keep one`);
     }
     if (PROGRAM_LANGUAGES.includes(step.lang)) {
       const opener = steps.slice(0, index).reverse().find((s) => s.terminal === step.terminal && s.interactive);
@@ -310,6 +335,31 @@ function yamlFault(source: string, offset: number | undefined, fallback?: { line
   const line = before.split('\n').length;
   if (fallback && fallback.line === line) return fallback;
   return { line, col: at - (before.lastIndexOf('\n') + 1) + 1 };
+}
+
+// `key=ctrl-c` with `key-after=<seconds>` and/or `key-on="<text>"`: when the key is pressed.
+function keyPress(
+  options: Map<string, InfoOption>, where: (key: string) => SourcePosition, report: (p: SourcePosition, m: string) => void,
+): KeyPress | undefined {
+  const name = options.get('key');
+  const after = numberOption(options.get('key-after'), 'key-after', (n) => n >= 0, 'a number of seconds', where, report);
+  const on = options.get('key-on');
+  if (!name) {
+    for (const option of ['key-after', 'key-on']) {
+      if (options.has(option)) report(where(option), `Option \`${option}\` needs \`key=<name>\`: expected one of ${Object.keys(KEYS).map((k) => `\`${k}\``).join(', ')}`);
+    }
+    return undefined;
+  }
+  if (!name.value || !(name.value in KEYS)) {
+    report(where('key'), `Invalid \`key\`: expected one of ${Object.keys(KEYS).map((k) => `\`${k}\``).join(', ')}, found \`${name.value ?? ''}\``);
+    return undefined;
+  }
+  if (on && !on.value) report(where('key-on'), 'Invalid `key-on`: expected the text to wait for, such as `key-on="waiting"`');
+  if (after === undefined && !on?.value) {
+    report(where('key'), `\`key=${name.value}\` needs \`key-after=<seconds>\` or \`key-on="<text>"\`: when the key is pressed`);
+    return undefined;
+  }
+  return { key: name.value as KeyName, ...(after !== undefined && { afterSeconds: after }), ...(on?.value && { onText: on.value }) };
 }
 
 function numberOption(

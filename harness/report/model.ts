@@ -64,6 +64,8 @@ export const LabReport = z.object({
 export type LabReport = z.infer<typeof LabReport>;
 
 export const RunReport = z.object({
+  // `page-only`: each lab typed straight through, without its spec (`workshop verify --page-only`).
+  mode: z.literal('page-only').optional(),
   schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
   runId: z.string(),
   major: z.number().int(),

@@ -35,6 +35,15 @@ describe('the workshop CLI', () => {
     expect(unknown.stderr).toContain('Lab `no-such-lab`: no such lab');
   });
 
+  test('verify --pause needs --page-only and a number of seconds', async () => {
+    const alone = await workshop('verify', '01', '--pause', '2');
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toContain('verify --pause: applies with --page-only only');
+    const bad = await workshop('verify', '01', '--page-only', '--pause', 'soon');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('verify --pause: expected a number of seconds (0 or more), found `soon`');
+  });
+
   test('an unknown command exits 2 and shows help', async () => {
     const result = await workshop('frobnicate');
     expect(result.exitCode).toBe(2);

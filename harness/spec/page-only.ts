@@ -1,0 +1,65 @@
+// Page-only verification: a lab typed straight through as an attendee would, with nothing between steps.
+// No spec code runs: no poll, no SQL check, no hidden wait. Each step starts after a human pause;
+// background steps end where the page says (`stops=`, `waits=`); every exit code and expectation holds.
+import type { Step } from '../lab/model.ts';
+import type { LabReport } from '../report/model.ts';
+import { openLab, StepFailedError, type Lab, type LabOptions } from './lab.ts';
+import { emit } from './run-context.ts';
+import { budget } from './wait.ts';
+
+// What a person takes between two commands: reading the output, the next paragraph, typing.
+export const DEFAULT_PAUSE_SECONDS = 3;
+// A background step that the page says to wait for, without a timeout of its own.
+const BACKGROUND_WAIT_MS = 10 * 60_000;
+
+export interface PageOnlyOptions extends LabOptions {
+  // Seconds between the end of one step and the start of the next.
+  pauseSeconds?: number;
+  // Checked between steps: a Ctrl-C of the run stops the lab at the next step.
+  interrupted?: () => boolean;
+}
+
+// Opens the lab, types every applicable step in document order, and closes it (report, teardown).
+export async function verifyPageOnly(id: string, options: PageOnlyOptions = {}): Promise<LabReport> {
+  const lab = openLab(id, options);
+  emit(lab.context, { type: 'lab-start', lab: lab.id, at: new Date().toISOString(), ...(lab.project && { project: lab.project.name }) });
+  try {
+    await typeThrough(lab, options);
+  } catch (error) {
+    // A failed step has recorded itself; anything else (a terminal gone, bad input) is recorded here.
+    lab.markFailed(error instanceof StepFailedError ? undefined : `page-only run stopped: ${(error as Error).message}`);
+  }
+  // Writes the lab's report and removes the environment; throws when steps never ran without a failure.
+  return lab.close();
+}
+
+async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
+  const pauseMs = (options.pauseSeconds ?? DEFAULT_PAUSE_SECONDS) * 1000;
+  const running = new Map<string, Step>();
+  let first = true;
+  for (const step of lab.steps) {
+    if (options.interrupted?.()) {
+      lab.markFailed('interrupted');
+      return;
+    }
+    if (!first && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    first = false;
+    // The page ends a background step before the step that says so, as the attendee would first
+    // press Ctrl-C in its terminal (or see it finish), then type the next command.
+    if (step.stops !== undefined) {
+      await lab.stop(step.stops);
+      running.delete(step.stops);
+    }
+    if (step.waits !== undefined) {
+      const ended = running.get(step.waits)!;
+      await lab.wait(step.waits, budget((ended.timeoutSeconds ?? BACKGROUND_WAIT_MS / 1000) * 1000));
+      running.delete(step.waits);
+    }
+    await lab.run(step.id);
+    if (step.background) running.set(step.id, step);
+  }
+  if (running.size > 0) {
+    const names = [...running.values()].map((s) => `\`${s.id}\` (${s.position.file}:${s.position.line})`);
+    lab.markFailed(`The page never ends background step(s) ${names.join(', ')}: say where the attendee ends each (Ctrl-C in its terminal: \`stops=<id>\` on the step before which it is done; it ends by itself: \`waits=<id>\`)`);
+  }
+}
