@@ -217,13 +217,9 @@ test('a synchronous standby adds a round trip to every commit; with none left, c
   await lab.run('pg3-takes-over');
   await lab.run('stop-pg3');
   await pollQueryUntil(pg1, 'select count(*) from pg_stat_replication', '0', { timeoutMs: 30_000 });
+  // Ctrl-C (the step's key) makes psql cancel the wait; the commit it had made locally stays.
   const waited = await lab.run('commit-waits');
-  expect(waited.timedOut).toBe(true);
-  await pollQueryUntil(pg1, "select count(*) from pg_stat_activity where wait_event = 'SyncRep'", '1', { timeoutMs: 15_000 });
-  await lab.run('commit-waiting');
-  await lab.run('cancel-wait');
-  // The cancelled backend ends its wait, finishes its commit and logs the warning.
-  await pollQueryUntil(pg1, 'select count(*) from notes', '1', { timeoutMs: 15_000 });
+  expect(waited.timedOut).toBe(false);
   await lab.poll('the cancelled wait in the server log', () => lab.serverLog('pg1'),
     (log) => log.includes('has already committed locally'), { timeoutMs: 15_000, intervalMs: 500 });
   await lab.run('committed-locally');

@@ -6,7 +6,7 @@ import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import { visit } from 'unist-util-visit';
 import YAML from 'yaml';
-import type { Code, Root, Yaml } from 'mdast';
+import type { Code, Yaml } from 'mdast';
 import { MajorRange, TOOLS, knownMajors } from './majors.ts';
 import { KEYS, type Expectation, type FileBlock, type FrontMatter, type KeyName, type KeyPress, type LabDocument, type Problem, type SourcePosition, type Step } from './model.ts';
 import { parseInfoOptions, type InfoOption } from './info-string.ts';

@@ -119,8 +119,8 @@ export class Lab {
       return outcome;
     }
     const outcome = PROGRAM_LANGUAGES.includes(step.lang)
-      ? await terminal.type(step.id, step.code, stepLimitSeconds(step))
-      : await terminal.run(step.id, step.code, stepLimitSeconds(step));
+      ? await terminal.type(step.id, step.code, stepLimitSeconds(step), step.key)
+      : await terminal.run(step.id, step.code, stepLimitSeconds(step), step.key);
     this.check(step, outcome);
     return outcome;
   }

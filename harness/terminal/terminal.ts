@@ -1,9 +1,14 @@
-// A persistent bash session, as an attendee's terminal: state carries from step to step.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+// A persistent bash session in a pseudo-terminal, as an attendee's terminal: state carries from step
+// to step, programs see a TTY (`docker compose exec` allocates one, psql decides on its pager), and
+// Ctrl-C is a key. Output is rendered as a person reads it for matching; the transcript keeps it raw.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import * as pty from '@lydell/node-pty';
+import { KEYS, type KeyPress } from '../lab/model.ts';
 import { descendants, isAlive, signalAll } from './process-tree.ts';
+import { plainText, renderScreen, TERMINAL_SIZE } from './screen.ts';
 
 export interface TerminalOptions {
   cwd: string;
@@ -16,7 +21,11 @@ export interface TerminalOptions {
 
 export interface CommandOutcome {
   exitCode: number;
+  // What a person reads: rendered from the terminal's output (line ends, ANSI sequences, carriage
+  // returns resolved); for typed program steps without the program's prompts and echo.
   output: string;
+  // The bytes the terminal received, as the transcript keeps them.
+  raw?: string;
   durationMs: number;
   timedOut: boolean;
   startedAt: string;
@@ -47,19 +56,24 @@ interface Pending {
   resolve: (result: { rc: number; output: string }) => void;
 }
 
+// What the terminal reports as its type: programs pick their keys and colours from it.
+export const TERMINAL_TYPE = 'xterm-256color';
+
 export class Terminal {
   readonly name: string;
   private readonly options: TerminalOptions;
-  private readonly bash: ChildProcessWithoutNullStreams;
+  private readonly bash: pty.IPty;
   private buffer = '';
   private pending: Pending | undefined;
   private counter = 0;
-  private readonly token = randomBytes(6).toString('hex');
+  private readonly token = `__ws_${randomBytes(6).toString('hex')}`;
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exitWaiters: (() => void)[] = [];
   private readonly background = new Map<string, BackgroundJob>();
   // The step that started a program (psql) still reading this terminal, if any.
   private program: { stepId: string; marker: string; done: Promise<{ rc: number; output: string }> } | undefined;
+  // Text a key press waits for in the output of the running step.
+  private keyWatch: { text: string; seen: () => void } | undefined;
   readonly transcript: string;
 
   constructor(name: string, options: TerminalOptions) {
@@ -67,25 +81,33 @@ export class Terminal {
     this.options = options;
     mkdirSync(path.join(options.workDir, name), { recursive: true });
     this.transcript = path.join(options.workDir, `transcript-${name}.log`);
-    this.bash = spawn('bash', ['--noprofile', '--norc'], {
+    // An interactive bash, as in a person's terminal window; no rc files, no history file.
+    this.bash = pty.spawn('bash', ['--noprofile', '--norc'], {
+      name: TERMINAL_TYPE,
+      ...TERMINAL_SIZE,
       cwd: options.cwd,
-      env: { ...process.env, ...options.env, TERM: 'dumb', NO_COLOR: '1', PAGER: 'cat', PSQL_PAGER: 'cat' },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...stringEnv(process.env), ...options.env, TERM: TERMINAL_TYPE, HISTFILE: '', PS1: '', PS2: '' },
     });
-    this.bash.stdout.setEncoding('utf8');
-    this.bash.stderr.setEncoding('utf8');
-    this.bash.stdout.on('data', (chunk: string) => this.receive(chunk));
-    this.bash.stderr.on('data', (chunk: string) => this.receive(chunk));
-    this.bash.on('exit', (code, signal) => {
-      this.exited = { code, signal };
+    this.bash.onData((chunk) => this.receive(chunk));
+    this.bash.onExit(({ exitCode, signal }) => {
+      this.exited = { code: exitCode, signal: signal ? (signalName(signal) ?? null) : null };
       this.exitWaiters.splice(0).forEach((wake) => wake());
     });
-    this.bash.stdin.on('error', () => {
-      // Writing to a terminal whose bash died: reported by `run` through `exited`.
-    });
-    // One stream, in the order the reader would see it.
-    this.bash.stdin.write('exec 2>&1\n');
+    // Each command line ends at a prompt; PROMPT_COMMAND prints the marker of the line that ran
+    // there, with its exit status, even when Ctrl-C abandoned the rest of the line. No prompt text,
+    // no echo of what is typed to bash (programs such as psql echo their own input), no job
+    // control: a background step ignores the Ctrl-C typed for the foreground, as in a script.
+    const setup = this.nextMarker();
+    const ready = this.expect(setup);
+    this.sendLine(
+      `__ws_id=${markerId(setup)}; __ws_rc=; PROMPT_COMMAND=${quote(`__ws_last=$?; trap - ERR; printf '\n%s %s %s\n' ${this.token} "$__ws_id" "\${__ws_rc:-$__ws_last}"; __ws_rc=`)}; set +m +o emacs +o vi +H; stty -echo`,
+    );
+    // A bash that died at start is reported by the step (`assertUsable`), not by a hang here.
+    this.ready = Promise.race([ready, new Promise<void>((resolve) => this.exitWaiters.push(resolve))]).then(() => undefined);
   }
+
+  // Settles once the shell has taken its settings; every command waits for it.
+  private readonly ready: Promise<void>;
 
   get pid(): number {
     return this.bash.pid!;
@@ -97,28 +119,29 @@ export class Terminal {
 
   // Runs a command to completion in this shell; the first failing command ends the step, as it would
   // stop a careful reader. A timeout ends only this step's processes.
-  async run(id: string, code: string, timeoutSeconds?: number): Promise<CommandOutcome> {
+  async run(id: string, code: string, timeoutSeconds?: number, key?: KeyPress): Promise<CommandOutcome> {
+    await this.ready;
     this.assertUsable(id);
     const file = this.writeStepFile(id, code);
     const marker = this.nextMarker();
     const started = Date.now();
     const result = this.expect(marker);
-    this.send(
-      `trap '__ws_rc=$?; trap - ERR; return $__ws_rc' ERR; source ${quote(file)} </dev/null; __ws_rc=$?; trap - ERR; printf '\\n%s %s\\n' ${quote(marker)} "$__ws_rc"\n`,
-    );
-    return this.finish(id, code, started, result, timeoutSeconds);
+    // The step reads the terminal, as a command a person types does: `docker compose exec` gets a TTY.
+    this.sendLine(`__ws_id=${markerId(marker)}; trap '__ws_rc=$?; trap - ERR; return $__ws_rc' ERR; source ${quote(file)}; __ws_rc=$?`);
+    return this.finish(id, code, started, result, timeoutSeconds, key);
   }
 
   // Starts a program that reads this terminal (psql); later `type` calls are its input. Done when the
   // program answers a first `\echo` (it has started and reads), or with its exit code when it ends first
   // (psql could not connect).
   async startProgram(id: string, code: string, timeoutSeconds?: number): Promise<CommandOutcome> {
+    await this.ready;
     this.assertUsable(id);
     const file = this.writeStepFile(id, code);
     const marker = this.nextMarker();
     const done = this.expect(marker);
     const started = Date.now();
-    this.send(`source ${quote(file)}; printf '\\n%s %s\\n' ${quote(marker)} "$?"\n`);
+    this.sendLine(`__ws_id=${markerId(marker)}; source ${quote(file)}; __ws_rc=$?`);
     const program = { stepId: id, marker, done };
     this.program = program;
     const answer = this.nextMarker();
@@ -139,7 +162,7 @@ export class Terminal {
   }
 
   // Types SQL into the program started here; done at its echoed marker, or when the program exits (`\q`).
-  async type(id: string, text: string, timeoutSeconds?: number): Promise<CommandOutcome> {
+  async type(id: string, text: string, timeoutSeconds?: number, key?: KeyPress): Promise<CommandOutcome> {
     const program = this.program;
     if (!program) throw new TerminalError(`Step \`${id}\`: terminal \`${this.name}\` runs no program to type into: an earlier \`interactive\` step must start one (psql)`);
     const started = Date.now();
@@ -148,21 +171,25 @@ export class Terminal {
     // shell would read it as commands.
     if (QUITS_PROGRAM.test(body)) {
       this.send(body);
-      return this.finish(id, text, started, program.done, timeoutSeconds);
+      return this.finish(id, text, started, program.done, timeoutSeconds, key, body);
     }
     const marker = this.nextMarker();
     // psql prints the marker after the statements before it have run; a bare `\echo` first, so the
-    // marker starts a line of its own as the shell's marker does.
+    // marker starts a line of its own. psql echoes the typed `\echo <marker>` after its prompt:
+    // only a marker at the start of a line counts.
     const echoed = this.expect(marker, true);
-    this.send(`${body}\\echo\n\\echo ${marker} 0\n`);
-    return this.finish(id, text, started, Promise.race([echoed, program.done]), timeoutSeconds);
+    const typed = `${body}\\echo\n\\echo ${this.token} ${markerId(marker)} 0\n`;
+    this.send(typed);
+    return this.finish(id, text, started, Promise.race([echoed, program.done]), timeoutSeconds, key, typed);
   }
 
   private async finish(
     id: string, code: string, started: number, result: Promise<{ rc: number; output: string }>, timeoutSeconds?: number,
+    key?: KeyPress, typed?: string,
   ): Promise<CommandOutcome> {
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
+    const keyTimers = this.pressKeyWhen(key);
     const limit = timeoutSeconds !== undefined
       ? new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutSeconds * 1000); })
       : new Promise<void>(() => {});
@@ -173,33 +200,71 @@ export class Terminal {
       await this.interruptForeground();
     }
     clearTimeout(timer);
+    keyTimers.cancel();
     const settled = await Promise.race([result, died.then(() => undefined)]);
     const ended = Date.now();
     let outcome: CommandOutcome;
+    const times = { durationMs: ended - started, timedOut, startedAt: new Date(started).toISOString(), endedAt: new Date(ended).toISOString() };
     if (settled) {
-      outcome = { exitCode: timedOut ? TIMEOUT_EXIT_CODE : settled.rc, output: settled.output, durationMs: ended - started, timedOut, startedAt: new Date(started).toISOString(), endedAt: new Date(ended).toISOString() };
+      outcome = { exitCode: timedOut ? TIMEOUT_EXIT_CODE : settled.rc, output: await readable(settled.output, typed), raw: settled.output, ...times };
     } else {
-      const output = this.buffer;
+      const raw = this.buffer;
       this.buffer = '';
       this.pending = undefined;
+      const output = await readable(raw, typed);
       outcome = {
         exitCode: timedOut ? TIMEOUT_EXIT_CODE : (this.exited?.code ?? 128), output: output + (timedOut ? '' : `\n[terminal ${this.name}: bash exited (${this.exited?.signal ?? this.exited?.code})]`),
-        durationMs: ended - started, timedOut, startedAt: new Date(started).toISOString(), endedAt: new Date(ended).toISOString(),
+        raw, ...times,
       };
     }
-    this.log(`$ ${code.replace(/\n/g, '\n> ')}\n${outcome.output}${outcome.output.endsWith('\n') || !outcome.output ? '' : '\n'}[step ${id}: exit ${outcome.exitCode}${timedOut ? ', timed out' : ''}, ${outcome.durationMs} ms]\n`);
+    const shown = outcome.raw ?? '';
+    this.log(`$ ${code.replace(/\n/g, '\n> ')}\n${shown}${shown.endsWith('\n') || !shown ? '' : '\n'}[step ${id}: exit ${outcome.exitCode}${timedOut ? ', timed out' : ''}${keyTimers.pressed() ? `, ${key!.key} pressed` : ''}, ${outcome.durationMs} ms]\n`);
     return outcome;
   }
 
-  // Ends the foreground step's processes (not background jobs), then bash itself if nothing else answers.
+  // Presses the step's key after its time, or once its text has appeared (then after its time).
+  private pressKeyWhen(key: KeyPress | undefined): { cancel: () => void; pressed: () => boolean } {
+    if (!key) return { cancel: () => undefined, pressed: () => false };
+    let pressed = false;
+    let timer: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    const press = () => {
+      if (cancelled) return;
+      timer = setTimeout(() => {
+        if (cancelled || !this.alive) return;
+        pressed = true;
+        this.log(`[key ${key.key}]\n`);
+        this.send(KEYS[key.key]);
+      }, (key.afterSeconds ?? 0) * 1000);
+    };
+    if (key.onText === undefined) press();
+    else {
+      const text = key.onText;
+      this.keyWatch = { text, seen: () => { this.keyWatch = undefined; press(); } };
+      this.checkKeyWatch();
+    }
+    return {
+      cancel: () => { cancelled = true; clearTimeout(timer); this.keyWatch = undefined; },
+      pressed: () => pressed,
+    };
+  }
+
+  private checkKeyWatch() {
+    if (this.keyWatch && plainText(this.buffer).includes(this.keyWatch.text)) this.keyWatch.seen();
+  }
+
+  // Ends the foreground step as a person would (Ctrl-C), then its processes (not background jobs),
+  // then bash itself if nothing else answers.
   private async interruptForeground(): Promise<void> {
+    const grace = this.options.killGraceMs ?? 2000;
+    this.send(KEYS['ctrl-c']);
+    if (await this.settlesWithin(grace)) return;
     const protectedPids = new Set<number>();
     for (const job of this.background.values()) {
       protectedPids.add(job.pid);
       descendants(job.pid).forEach((pid) => protectedPids.add(pid));
     }
     const targets = descendants(this.pid).filter((pid) => !protectedPids.has(pid));
-    const grace = this.options.killGraceMs ?? 2000;
     if (targets.length > 0) {
       signalAll(targets, 'SIGTERM');
       if (await this.settlesWithin(grace)) return;
@@ -223,6 +288,7 @@ export class Terminal {
 
   // Starts a step without waiting; its output goes to a log of its own.
   async startBackground(id: string, code: string, timeoutSeconds?: number): Promise<BackgroundJob> {
+    await this.ready;
     this.assertUsable(id);
     if (this.background.has(id)) throw new TerminalError(`Background step \`${id}\` is already running in terminal \`${this.name}\``);
     const file = this.writeStepFile(id, code);
@@ -233,8 +299,10 @@ export class Terminal {
     rmSync(rcFile, { force: true });
     const marker = this.nextMarker();
     const started = this.expect(marker);
-    this.send(
-      `{ trap '__ws_rc=$?; trap - ERR; return $__ws_rc' ERR; source ${quote(file)} </dev/null >${quote(logFile)} 2>&1; printf '%s' "$?" >${quote(rcFile)}; } & printf '\\n%s %s\\n' ${quote(marker)} "$!"\n`,
+    // Not on the terminal: its output goes to its log, it reads nothing, and the Ctrl-C typed for the
+    // foreground does not reach it (as a load in a window of its own).
+    this.sendLine(
+      `__ws_id=${markerId(marker)}; { trap '' INT; trap - TERM; trap '__ws_rc=$?; trap - ERR; return $__ws_rc' ERR; source ${quote(file)} </dev/null >${quote(logFile)} 2>&1; printf '%s' "$?" >${quote(rcFile)}; } & __ws_rc=$!`,
     );
     const { rc: pid } = await started;
     const job: BackgroundJob = { id, pid, logFile, rcFile, startedAt: Date.now(), ...(timeoutSeconds !== undefined && { timeoutSeconds }) };
@@ -263,7 +331,10 @@ export class Terminal {
     const job = this.requireJob(id);
     if (!existsSync(job.rcFile)) {
       const grace = this.options.killGraceMs ?? 2000;
-      signalAll([job.pid, ...descendants(job.pid)], 'SIGTERM');
+      // The job's shell first: it would otherwise report its command's death (`Terminated`) in the log.
+      const tree = descendants(job.pid);
+      signalAll([job.pid], 'SIGTERM');
+      signalAll(tree, 'SIGTERM');
       const deadline = Date.now() + grace;
       while (!existsSync(job.rcFile) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       if (!existsSync(job.rcFile)) signalAll([job.pid, ...descendants(job.pid)].filter(isAlive), 'SIGKILL');
@@ -288,14 +359,16 @@ export class Terminal {
     for (const id of [...this.background.keys()]) stopped.push({ id, outcome: await this.stopBackground(id) });
     if (this.alive) {
       const everything = descendants(this.pid);
-      this.bash.stdin.end();
       signalAll(everything, 'SIGTERM');
+      // An interactive bash ignores SIGTERM; a hang-up ends it, as closing a terminal window does.
+      signalAll([this.pid], 'SIGHUP');
       const deadline = Date.now() + (this.options.killGraceMs ?? 2000);
       while (this.alive && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       signalAll([...everything, this.pid].filter(isAlive), 'SIGKILL');
       const last = Date.now() + 2000;
       while (this.alive && Date.now() < last) await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    if (this.alive) this.bash.kill('SIGKILL');
     return stopped;
   }
 
@@ -317,8 +390,9 @@ export class Terminal {
     return file;
   }
 
+  // A marker is `<token> <id>`: PROMPT_COMMAND prints it at the start of a line, then the status.
   private nextMarker(): string {
-    return `__workshop_${this.token}_${++this.counter}__`;
+    return `${this.token} ${++this.counter}`;
   }
 
   private expect(marker: string, extra = false): Promise<{ rc: number; output: string }> {
@@ -335,20 +409,22 @@ export class Terminal {
 
   private receive(chunk: string) {
     this.buffer += chunk;
+    this.checkKeyWatch();
     this.scan();
   }
 
   private scan() {
     for (const entry of [this.pending, ...this.extraPending]) {
       if (!entry) continue;
-      const at = this.buffer.indexOf(`${entry.marker} `);
-      if (at < 0) continue;
-      const lineEnd = this.buffer.indexOf('\n', at);
-      if (lineEnd < 0) continue;
-      const rc = Number(this.buffer.slice(at + entry.marker.length + 1, lineEnd).trim());
+      // Only at the start of a line: psql echoes the typed `\echo <marker>` after its prompt.
+      const found = new RegExp(`(^|\n)${entry.marker} (-?\\d+)\r?\n`).exec(this.buffer);
+      if (!found) continue;
+      const at = found.index + found[1]!.length;
+      const lineEnd = found.index + found[0].length - 1;
+      const rc = Number(found[2]);
       let output = this.buffer.slice(0, at);
       // The driver prints a newline before its marker so it starts a line of its own.
-      if (output.endsWith('\n')) output = output.slice(0, -1);
+      output = output.replace(/\r?\n$/, '');
       this.buffer = this.buffer.slice(lineEnd + 1);
       if (this.pending === entry) this.pending = undefined;
       this.extraPending = this.extraPending.filter((e) => e !== entry);
@@ -364,7 +440,12 @@ export class Terminal {
   }
 
   private send(text: string) {
-    this.bash.stdin.write(text);
+    if (this.alive) this.bash.write(text);
+  }
+
+  // A line for bash; the terminal turns its newline into the Enter key (a carriage return).
+  private sendLine(line: string) {
+    this.send(`${line}\r`);
   }
 
   private log(text: string) {
@@ -374,4 +455,42 @@ export class Terminal {
 
 export function quote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+// The id part of a marker (`<token> <id>`), which the shell line sets as `__ws_id`.
+function markerId(marker: string): string {
+  return marker.slice(marker.indexOf(' ') + 1);
+}
+
+function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+function signalName(signal: number): NodeJS.Signals | undefined {
+  return (Object.entries(osConstants.signals) as [NodeJS.Signals, number][]).find(([, number]) => number === signal)?.[0];
+}
+
+// psql's prompt: `postgres=# `, `postgres-# ` (a statement goes on), `app=*> ` (in a transaction).
+const PROMPT = /^\S*[#>]$/;
+
+// The output a person reads: rendered as the terminal shows it. For text typed into a program, the
+// program's prompts are not output, nor is anything before its first prompt (psql's banner belongs
+// to the step that started it), nor the typed lines a terminal echoes (this one does not, `stty
+// -echo`, but the TTY `docker compose exec` makes in a container does, after psql's prompt).
+async function readable(raw: string, typed: string | undefined): Promise<string> {
+  const screen = await renderScreen(raw);
+  if (typed === undefined) return screen;
+  const lines = screen === '' ? [] : screen.replace(/\n$/, '').split('\n');
+  const inputs = new Set(typed.split('\n').map((line) => line.trimEnd()).filter(Boolean));
+  const isPrompt = (line: string) => {
+    const text = line.trimEnd();
+    // A line typed ahead while the program was busy, echoed by its terminal (docker's TTY echoes).
+    if (PROMPT.test(text) || inputs.has(text)) return true;
+    const space = text.search(/[#>] /);
+    return space >= 0 && PROMPT.test(text.slice(0, space + 1)) && inputs.has(text.slice(space + 2));
+  };
+  const first = lines.findIndex(isPrompt);
+  const output = (first < 0 ? lines : lines.slice(first)).filter((line) => !isPrompt(line));
+  while (output.length > 0 && output.at(-1) === '') output.pop();
+  return output.length === 0 ? '' : `${output.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -40,15 +40,48 @@ describe('a terminal', () => {
     expect(result).toMatchObject({ exitCode: 3, output: 'out\nerr\n' });
   });
 
-  test('a step that reads standard input sees end of file, not the next step', async () => {
+  test('a step sees a terminal, of a fixed size and type', async () => {
     const t = terminal();
-    const result = await t.run('stdin', 'cat; echo read-done');
-    expect(result).toMatchObject({ exitCode: 0, output: 'read-done\n' });
+    const result = await t.run('tty', 'test -t 0 && test -t 1 && echo "tty $(tput cols)x$(tput lines) $TERM"');
+    expect(result).toMatchObject({ exitCode: 0, output: 'tty 120x40 xterm-256color\n' });
+  });
+
+  test('a program that waits for input waits, until a key ends its input', async () => {
+    const t = terminal();
+    const result = await t.run('reads', 'cat; echo "read-done $?"', 10, { key: 'ctrl-d', afterSeconds: 0.5 });
+    expect(result).toMatchObject({ exitCode: 0, output: 'read-done 0\n', timedOut: false });
+    expect(result.durationMs).toBeGreaterThanOrEqual(500);
+  });
+
+  test('Ctrl-C ends the foreground program, and the terminal lives on', async () => {
+    const t = terminal();
+    await t.run('set', 'kept=yes');
+    const result = await t.run('interrupted', 'echo waiting; sleep 30; echo never', 10, { key: 'ctrl-c', onText: 'waiting', afterSeconds: 0.2 });
+    expect(result).toMatchObject({ exitCode: 130, output: 'waiting\n', timedOut: false });
+    expect(result.durationMs).toBeLessThan(5000);
+    expect((await t.run('after', 'echo $kept')).output).toBe('yes\n');
+  });
+
+  test('a key waiting for text that never comes is not pressed', async () => {
+    const t = terminal();
+    const result = await t.run('quiet', 'sleep 0.5; echo done', 10, { key: 'ctrl-c', onText: 'never printed' });
+    expect(result).toMatchObject({ exitCode: 0, output: 'done\n' });
+  });
+
+  test('output is matched as the screen shows it; the transcript keeps the bytes', async () => {
+    const t = terminal();
+    const result = await t.run('render', String.raw`printf 'plain\n\033[1;31mred\033[0m\nprogress 10%%\rprogress 100%%\n'; printf '%0130d\n' 0`);
+    expect(result.output).toBe(`plain\nred\nprogress 100%\n${'0'.repeat(130)}\n`);
+    expect(result.raw).toContain('\x1b[1;31mred\x1b[0m\r\n');
+    expect(result.raw).toContain('progress 10%\rprogress 100%');
+    expect(readFileSync(t.transcript, 'utf8')).toContain('\x1b[1;31mred');
   });
 
   test('keeps output without a final newline', async () => {
     const t = terminal();
-    expect((await t.run('n', 'printf partial')).output).toBe('partial');
+    const result = await t.run('n', 'printf partial');
+    expect(result.raw).toBe('partial');
+    expect(result.output).toBe('partial\n');
   });
 
   test('a timeout ends only that step and the terminal goes on', async () => {
@@ -64,12 +97,12 @@ describe('a terminal', () => {
     expect(after).toMatchObject({ exitCode: 0, output: 'yes\n' });
   });
 
-  test('a timeout in a builtin loop ends the terminal and says so on the next step', async () => {
+  test('a timeout in a builtin loop ends it with Ctrl-C, and the terminal goes on', async () => {
     const t = terminal();
     const busy = await t.run('busy', 'while :; do :; done', 0.3);
     expect(busy.timedOut).toBe(true);
-    expect(t.alive).toBe(false);
-    await expect(t.run('next', 'echo')).rejects.toThrow(/terminal `main` is gone/);
+    expect(t.alive).toBe(true);
+    expect((await t.run('next', 'echo next')).output).toBe('next\n');
   });
 
   test('a background step runs while later steps go on, and is waited for', async () => {
@@ -139,6 +172,25 @@ describe('a terminal', () => {
     expect(opened.output).toContain('psql: error: connection to server failed');
     expect(t.programStep).toBeUndefined();
     // The shell read the lines meant for the program; none of it reaches the next step.
+    expect((await t.run('after', 'echo back in bash')).output).toBe('back in bash\n');
+  });
+
+  test('a program with a prompt (psql in a terminal) shows only its answers, not its banner or prompts', async () => {
+    const t = terminal();
+    // readline's prompt, as psql's `postgres=# `; a banner first, as psql prints one.
+    const program = path.join(mkdtempSync(path.join(tmpdir(), 'workshop-program-')), 'db');
+    writeFileSync(program, [
+      'echo "banner: type \\q to quit"',
+      `while IFS= read -e -r -p 'db=# ' line; do`,
+      `  case "$line" in '\\q') exit 0;; '\\echo') echo;; '\\echo '*) echo "\${line#'\\echo '}";; *) echo "got: $line";; esac`,
+      'done',
+    ].join('\n'));
+    await t.startProgram('open', `bash ${program}`);
+    const first = await t.type('say', 'hello\nworld');
+    expect(first.output).toBe('got: hello\ngot: world\n');
+    expect(first.raw).toContain('db=# ');
+    const quit = await t.type('quit', '\\q');
+    expect(quit).toMatchObject({ exitCode: 0, output: '' });
     expect((await t.run('after', 'echo back in bash')).output).toBe('back in bash\n');
   });
 });

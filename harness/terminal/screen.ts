@@ -1,0 +1,40 @@
+// What a person's terminal shows for a stretch of PTY output: the text after carriage returns,
+// cursor moves and ANSI sequences have done their work, one logical line per line.
+import xterm from '@xterm/headless';
+
+// The size every terminal of the harness has (and that psql and docker compose see).
+export const TERMINAL_SIZE = { cols: 120, rows: 40 } as const;
+// Lines kept above the screen; output beyond this many lines loses its beginning.
+const SCROLLBACK = 100_000;
+
+// Renders raw terminal output as the lines a person would read; lines the terminal wrapped at its
+// width are joined again, trailing spaces and trailing empty lines are dropped.
+export async function renderScreen(raw: string): Promise<string> {
+  if (raw === '') return '';
+  const screen = new xterm.Terminal({ ...TERMINAL_SIZE, scrollback: SCROLLBACK, allowProposedApi: true });
+  try {
+    await new Promise<void>((resolve) => screen.write(raw, resolve));
+    const buffer = screen.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) {
+      const line = buffer.getLine(i)!;
+      const next = buffer.getLine(i + 1);
+      // A row continued on the next one keeps its trailing spaces: they are inside the logical line.
+      const text = line.translateToString(!next?.isWrapped);
+      if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
+    while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+    return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  } finally {
+    screen.dispose();
+  }
+}
+
+// ANSI escape sequences (CSI, OSC, single-character escapes), for a quick look at raw output.
+const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
+
+// Raw output without escape sequences and carriage returns: good enough to find a text in it.
+export function plainText(raw: string): string {
+  return raw.replace(ANSI, '').replace(/\r/g, '');
+}
