@@ -6,6 +6,8 @@ import xterm from '@xterm/headless';
 export const TERMINAL_SIZE = { cols: 120, rows: 40 } as const;
 // Lines kept above the screen; output beyond this many lines loses its beginning.
 const SCROLLBACK = 100_000;
+// Stands for the command line above a step's output (rendered, then left out).
+const TYPED_LINE = '$';
 
 // Renders raw terminal output as the lines a person would read; lines the terminal wrapped at its
 // width are joined again, trailing spaces and trailing empty lines are dropped.
@@ -13,15 +15,18 @@ export async function renderScreen(raw: string): Promise<string> {
   if (raw === '') return '';
   const screen = new xterm.Terminal({ ...TERMINAL_SIZE, scrollback: SCROLLBACK, allowProposedApi: true });
   try {
-    await new Promise<void>((resolve) => screen.write(raw, resolve));
+    // The output starts below the line the command was typed on: programs that redraw (docker
+    // compose's progress) move the cursor up from there first.
+    await new Promise<void>((resolve) => screen.write(`${TYPED_LINE}\r\n${raw}`, resolve));
     const buffer = screen.buffer.active;
     const lines: string[] = [];
-    for (let i = 0; i < buffer.length; i++) {
+    for (let i = 1; i < buffer.length; i++) {
       const line = buffer.getLine(i)!;
       const next = buffer.getLine(i + 1);
       // A row continued on the next one keeps its trailing spaces: they are inside the logical line.
       const text = line.translateToString(!next?.isWrapped);
       if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else if (i === 1 && line.isWrapped) lines.push(text);
       else lines.push(text);
     }
     while (lines.length > 0 && lines.at(-1) === '') lines.pop();

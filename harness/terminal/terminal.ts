@@ -417,7 +417,8 @@ export class Terminal {
     for (const entry of [this.pending, ...this.extraPending]) {
       if (!entry) continue;
       // Only at the start of a line: psql echoes the typed `\echo <marker>` after its prompt.
-      const found = new RegExp(`(^|\n)${entry.marker} (-?\\d+)\r?\n`).exec(this.buffer);
+      // Terminal controls may come first (readline's `ESC[?2004l` and a carriage return after psql's prompt).
+      const found = new RegExp(`(^|\n)(?:\x1b\\[[0-9;?]*[A-Za-z]|\r)*${entry.marker} (-?\\d+)\r?\n`).exec(this.buffer);
       if (!found) continue;
       const at = found.index + found[1]!.length;
       const lineEnd = found.index + found[0].length - 1;
@@ -484,13 +485,14 @@ async function readable(raw: string, typed: string | undefined): Promise<string>
   const inputs = new Set(typed.split('\n').map((line) => line.trimEnd()).filter(Boolean));
   const isPrompt = (line: string) => {
     const text = line.trimEnd();
-    // A line typed ahead while the program was busy, echoed by its terminal (docker's TTY echoes).
-    if (PROMPT.test(text) || inputs.has(text)) return true;
+    if (PROMPT.test(text)) return true;
     const space = text.search(/[#>] /);
     return space >= 0 && PROMPT.test(text.slice(0, space + 1)) && inputs.has(text.slice(space + 2));
   };
+  // A line typed ahead while the program was busy, echoed by its terminal (docker's TTY echoes).
+  const isEcho = (line: string) => inputs.has(line.trimEnd());
   const first = lines.findIndex(isPrompt);
-  const output = (first < 0 ? lines : lines.slice(first)).filter((line) => !isPrompt(line));
+  const output = (first < 0 ? lines : lines.slice(first)).filter((line) => !isPrompt(line) && !isEcho(line));
   while (output.length > 0 && output.at(-1) === '') output.pop();
   return output.length === 0 ? '' : `${output.join('\n')}\n`;
 }

@@ -193,4 +193,24 @@ describe('a terminal', () => {
     expect(quit).toMatchObject({ exitCode: 0, output: '' });
     expect((await t.run('after', 'echo back in bash')).output).toBe('back in bash\n');
   });
+
+  test('a program whose terminal echoes (psql through docker compose exec) shows only its answers too', async () => {
+    const t = terminal();
+    const program = path.join(mkdtempSync(path.join(tmpdir(), 'workshop-program-')), 'db');
+    // Echo on, as in the TTY docker makes in a container: lines typed ahead are echoed at once,
+    // readline echoes each line after its prompt, and the answers are slow.
+    writeFileSync(program, [
+      'stty echo',
+      'echo "banner"',
+      `while IFS= read -e -r -p 'db=*# ' line; do`,
+      `  case "$line" in '\\q') exit 0;; '\\echo') echo;; '\\echo '*) echo "\${line#'\\echo '}";; *) sleep 0.2; echo "got: $line";; esac`,
+      'done',
+    ].join('\n'));
+    await t.startProgram('open', `bash ${program}`);
+    const first = await t.type('say', 'select 1;\nselect 2;');
+    expect(first.output).toBe('got: select 1;\ngot: select 2;\n');
+    expect(first.raw).toContain('db=*# select 1;');
+    expect((await t.type('again', 'select 3;')).output).toBe('got: select 3;\n');
+    expect((await t.type('quit', '\\q')).exitCode).toBe(0);
+  });
 });
