@@ -223,6 +223,8 @@ export class Lab {
   async close(): Promise<LabReport> {
     if (this.closed) throw new Error(`Lab ${this.id} closed twice`);
     this.closed = true;
+    // A lab that failed already has said why; an abandoned background step is then one more error.
+    const failedBefore = this.failed;
     // A background step the spec never waited for nor stopped had its exit code and output checked by
     // nothing: the lab fails, naming the step.
     const abandoned: string[] = [];
@@ -273,7 +275,7 @@ export class Lab {
     const file = path.join(this.workDir, 'lab-report.json');
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     emit(this.context, { type: 'lab-end', lab: this.id, at: new Date().toISOString(), status: report.status, report: file });
-    if (abandoned.length > 0 && !this.firstFailure) throw new StepFailedError(abandoned.join('\n'));
+    if (abandoned.length > 0 && !failedBefore) throw new StepFailedError(abandoned.join('\n'));
     // Steps skipped after a failed one are listed in the report; the failure itself was already thrown.
     if (notRun.length > 0 && !this.firstFailure) {
       throw new StepFailedError(`${this.document.file}: ${notRun.length} step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab.`);

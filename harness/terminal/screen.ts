@@ -1,6 +1,7 @@
 // What a person's terminal shows for a stretch of PTY output: the text after carriage returns,
 // cursor moves and ANSI sequences have done their work, one logical line per line.
 import xterm from '@xterm/headless';
+import { stripVTControlCharacters } from 'node:util';
 
 // The size every terminal of the harness has (and that psql and docker compose see).
 export const TERMINAL_SIZE = { cols: 120, rows: 40 } as const;
@@ -36,10 +37,6 @@ export async function renderScreen(raw: string): Promise<string> {
   }
 }
 
-// ANSI escape sequences (CSI, OSC, single-character escapes), for a quick look at raw output.
-const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
-
-// Raw output without escape sequences and carriage returns: good enough to find a text in it.
 export function plainText(raw: string): string {
-  return raw.replace(ANSI, '').replace(/\r/g, '');
+  return stripVTControlCharacters(raw).replace(/\r/g, '');
 }

@@ -94,13 +94,14 @@ export class Terminal {
       this.exitWaiters.splice(0).forEach((wake) => wake());
     });
     // Each command line ends at a prompt; PROMPT_COMMAND prints the marker of the line that ran
-    // there, with its exit status, even when Ctrl-C abandoned the rest of the line. No prompt text,
+    // there, with its exit status, even when Ctrl-C abandoned the rest of the line; a line the driver
+    // did not mark (a program's input read by bash after the program ended) prints none. No prompt text,
     // no echo of what is typed to bash (programs such as psql echo their own input), no job
     // control: a background step ignores the Ctrl-C typed for the foreground, as in a script.
     const setup = this.nextMarker();
     const ready = this.expect(setup);
     this.sendLine(
-      `__ws_id=${markerId(setup)}; __ws_rc=; PROMPT_COMMAND=${quote(`__ws_last=$?; trap - ERR; printf '\n%s %s %s\n' ${this.token} "$__ws_id" "\${__ws_rc:-$__ws_last}"; __ws_rc=`)}; set +m +o emacs +o vi +H; stty -echo`,
+      `__ws_id=${markerId(setup)}; __ws_rc=; PROMPT_COMMAND=${quote(`__ws_last=$?; trap - ERR; if [ -n "$__ws_id" ]; then printf '\n%s %s %s\n' ${this.token} "$__ws_id" "\${__ws_rc:-$__ws_last}"; fi; __ws_id=; __ws_rc=`)}; set +m +o emacs +o vi +H; stty -echo`,
     );
     // A bash that died at start is reported by the step (`assertUsable`), not by a hang here.
     this.ready = Promise.race([ready, new Promise<void>((resolve) => this.exitWaiters.push(resolve))]).then(() => undefined);
