@@ -18,7 +18,8 @@ export interface AcknowledgedWrite {
   at: number;
   // The timeline the writing server was on (from its current WAL file name).
   timeline: number;
-  server: string;
+  // The server's address on the environment's network (the image's `writer` ledger does not record it).
+  server?: string;
 }
 
 export interface WriterOptions {
@@ -221,4 +222,42 @@ export function gapAcross(result: WriterResult, from: number, to: number): numbe
     if (times[i]! >= from && times[i - 1]! <= to) largest = Math.max(largest, times[i]! - times[i - 1]!);
   }
   return largest / 1000;
+}
+
+// The ledger of the image's `writer` command (environments/image/bin/writer, `/tmp/writer/ledger` in
+// the container that ran `writer start`), read as the probe's result: the spec measures what the
+// attendee's own writer recorded. Records: `ack <id> <unix s> <timeline>`, `doubt <id> <unix s>`,
+// `error <unix s> <message>`; a last line without its newline is a record being written, left out.
+export function readWriterLedger(text: string, source = 'writer ledger'): WriterResult {
+  const result: WriterResult = { acknowledged: [], inDoubt: [], failedAttempts: 0, maxGapSeconds: 0, gap: undefined, timelines: [], errors: [] };
+  const lines = text.split('\n');
+  if (!text.endsWith('\n')) lines.pop();
+  lines.forEach((line, index) => {
+    if (line === '') return;
+    const [kind, a, b, ...rest] = line.split(' ');
+    const bad = () => new Error(`${source}:${index + 1}: expected \`ack <id> <unix s> <timeline>\`, \`doubt <id> <unix s>\` or \`error <unix s> <message>\`, found \`${line}\``);
+    if (kind === 'ack') {
+      const [id, at, timeline] = [Number(a), Number(b) * 1000, Number(rest[0])];
+      if (!Number.isInteger(id) || !Number.isFinite(at) || !Number.isInteger(timeline) || rest.length !== 1) throw bad();
+      result.acknowledged.push({ id, at, timeline });
+      if (!result.timelines.includes(timeline)) result.timelines.push(timeline);
+    } else if (kind === 'doubt') {
+      if (!Number.isInteger(Number(a)) || !Number.isFinite(Number(b))) throw bad();
+      result.inDoubt.push(Number(a));
+    } else if (kind === 'error') {
+      if (!Number.isFinite(Number(a))) throw bad();
+      result.failedAttempts++;
+      result.errors.push({ at: Number(a) * 1000, message: [b, ...rest].join(' ') });
+    } else {
+      throw bad();
+    }
+  });
+  for (let i = 1; i < result.acknowledged.length; i++) {
+    const gap = (result.acknowledged[i]!.at - result.acknowledged[i - 1]!.at) / 1000;
+    if (gap > result.maxGapSeconds) {
+      result.maxGapSeconds = gap;
+      result.gap = { from: result.acknowledged[i - 1]!.at, to: result.acknowledged[i]!.at };
+    }
+  }
+  return result;
 }

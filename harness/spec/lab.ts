@@ -193,6 +193,16 @@ export class Lab {
     return result.stdout;
   }
 
+  // Runs a command in a service of the environment, without a TTY (`docker compose exec -T`), and
+  // returns its stdout; throws with the command, exit code, stdout and stderr when it fails.
+  async exec(service: string, command: string[]): Promise<string> {
+    const result = await compose(this.environment(), ['exec', '-T', service, ...command], { timeoutMs: 60_000, reject: false });
+    if (result.exitCode !== 0) {
+      throw new Error(`docker compose exec ${service} ${command.join(' ')} exited ${result.exitCode}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    }
+    return result.stdout;
+  }
+
   private environment(): ComposeProject {
     if (!this.project) throw new Error(`Lab ${this.id} has no environment (front matter \`environment: none\`)`);
     return this.project;

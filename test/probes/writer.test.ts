@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, test } from 'vitest';
-import { checkLedger, gapAcross, keepLedger, Writer, writesPerSecond, type WriterResult } from '../../harness/probes/writer.ts';
+import { checkLedger, gapAcross, keepLedger, readWriterLedger, Writer, writesPerSecond, type WriterResult } from '../../harness/probes/writer.ts';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -107,5 +107,37 @@ describe('the writer\'s ledger kept beside the report', () => {
     expect(kept.events).toEqual({ killedAt: 4250 });
     expect(kept.acknowledgedCount).toBe(6);
     expect(kept.acknowledgedAroundGap.map((a) => a.id)).toEqual([4, 5, 6]);
+  });
+});
+
+describe('the ledger of the image\'s writer command, read by a spec', () => {
+  const ledger = [
+    'ack 1 1700000000.000 1',
+    'ack 2 1700000000.020 1',
+    'doubt 3 1700000000.040',
+    'error 1700000003.041 insert 3: server closed the connection unexpectedly',
+    'error 1700000003.300 connect: connection to server at "pg2" (172.18.0.3), port 5432 failed: session is read-only',
+    'ack 4 1700000009.540 2',
+    'ack 5 1700000009.560 2',
+    'ack 6 17000',
+  ].join('\n');
+
+  test('acknowledged writes with their time and timeline, in-doubt ids, errors, and the largest gap', () => {
+    const result = readWriterLedger(ledger);
+    expect(result.acknowledged).toEqual([
+      { id: 1, at: 1700000000000, timeline: 1 }, { id: 2, at: 1700000000020, timeline: 1 },
+      { id: 4, at: 1700000009540, timeline: 2 }, { id: 5, at: 1700000009560, timeline: 2 },
+    ]);
+    expect(result.inDoubt).toEqual([3]);
+    expect(result.timelines).toEqual([1, 2]);
+    expect(result.failedAttempts).toBe(2);
+    expect(result.errors[0]).toEqual({ at: 1700000003041, message: 'insert 3: server closed the connection unexpectedly' });
+    expect(result.maxGapSeconds).toBeCloseTo(9.52, 5);
+    expect(result.gap).toEqual({ from: 1700000000020, to: 1700000009540 });
+  });
+
+  test('a record that is not one of the three names its line and what was expected', () => {
+    expect(() => readWriterLedger('ack 1 1700000000.000 1\nack x 1 1\n', 'pg1:/tmp/writer/ledger')).toThrow(
+      'pg1:/tmp/writer/ledger:2: expected `ack <id> <unix s> <timeline>`, `doubt <id> <unix s>` or `error <unix s> <message>`, found `ack x 1 1`');
   });
 });
