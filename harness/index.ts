@@ -8,7 +8,7 @@ export { connect, publishedAddress, queryValue, pollQueryUntil, waitForReplay, c
 export type { CheckpointCounters } from './postgres/postgres.ts';
 export { versionFacts, knownMajors } from './lab/majors.ts';
 export type { VersionFacts } from './lab/majors.ts';
-export { Writer, prepareWrites, checkLedger, readWriterLedger, keepLedger, gapAcross, writesPerSecond, onPrimary, startWriter, stopWriterAfter, WRITES_TABLE } from './probes/writer.ts';
+export { Writer, prepareWrites, checkLedger, readWriterLedger, checkWriterLedger, parseWriterVerdict, verdictDiffers, keepLedger, gapAcross, writesPerSecond, onPrimary, startWriter, stopWriterAfter, WRITES_TABLE } from './probes/writer.ts';
 export type { WriterResult, LedgerCheck, AcknowledgedWrite, WritableNode } from './probes/writer.ts';
 export { parsePgbenchLoad, tpsSeries, printedFigure } from './probes/pgbench.ts';
 export { startSampler, sampleWhile } from './probes/sampler.ts';

@@ -261,3 +261,35 @@ export function readWriterLedger(text: string, source = 'writer ledger'): Writer
   }
   return result;
 }
+
+// The ledger of the image's writer compared with the rows of its run that `client` (the primary now) holds.
+export async function checkWriterLedger(client: pg.Client, run: string, result: WriterResult): Promise<LedgerCheck> {
+  const rows = await client.query<{ id: string }>('select id from writer_ledger where run = $1', [run]);
+  const present = new Set(rows.rows.map((r) => Number(r.id)));
+  return {
+    lost: result.acknowledged.filter((a) => !present.has(a.id)).map((a) => a.id),
+    inDoubtCommitted: result.inDoubt.filter((id) => present.has(id)),
+    inDoubtAbsent: result.inDoubt.filter((id) => !present.has(id)),
+  };
+}
+
+// The lines `writer check` printed (`acknowledged: 812`, `lost: 0`, …), by name.
+export function parseWriterVerdict(output: string): Map<string, string> {
+  const lines = output.split('\n').map((line) => /^(acknowledged|lost|lost ids|in doubt|largest gap|timelines): (.*)$/.exec(line.trimEnd()));
+  return new Map(lines.filter((m) => m !== null).map((m) => [m[1]!, m[2]!]));
+}
+
+// Asserts that a verdict `writer check` printed says what the ledger and the primary say; returns
+// the first difference as a sentence, or undefined when they agree.
+export function verdictDiffers(printed: Map<string, string>, result: WriterResult, check: LedgerCheck): string | undefined {
+  const expected: [string, string][] = [
+    ['acknowledged', String(result.acknowledged.length)],
+    ['lost', String(check.lost.length)],
+    ['in doubt', `${result.inDoubt.length} (committed: ${check.inDoubtCommitted.length}, not committed: ${check.inDoubtAbsent.length})`],
+    ['timelines', result.timelines.join(' ') || 'none'],
+  ];
+  for (const [name, value] of expected) {
+    if (printed.get(name) !== value) return `writer check printed \`${name}: ${printed.get(name) ?? '(no such line)'}\`; the ledger and the primary say \`${name}: ${value}\``;
+  }
+  return undefined;
+}

@@ -15,6 +15,7 @@ import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wai
 import { repoRoot, relativeToRepo } from '../paths.ts';
 import { connect, publishedAddress, type NodeAddress } from '../postgres/postgres.ts';
 import { PatroniCluster } from '../patroni/patroni.ts';
+import { readWriterLedger, type WriterResult } from '../probes/writer.ts';
 import { versionFacts, type VersionFacts } from '../lab/majors.ts';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
@@ -201,6 +202,14 @@ export class Lab {
       throw new Error(`docker compose exec ${service} ${command.join(' ')} exited ${result.exitCode}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
     }
     return result.stdout;
+  }
+
+  // The ledger of the image's `writer` that the page started in `service` (its run and records), as
+  // the spec's measurements read it.
+  async writerLedger(service = 'client'): Promise<{ run: string; result: WriterResult }> {
+    const meta = JSON.parse(await this.exec(service, ['cat', '/tmp/writer/run.json'])) as { run: string };
+    const result = readWriterLedger(await this.exec(service, ['cat', '/tmp/writer/ledger']), `${service}:/tmp/writer/ledger`);
+    return { run: meta.run, result };
   }
 
   private environment(): ComposeProject {

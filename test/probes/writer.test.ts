@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, test } from 'vitest';
-import { checkLedger, gapAcross, keepLedger, readWriterLedger, Writer, writesPerSecond, type WriterResult } from '../../harness/probes/writer.ts';
+import { checkLedger, gapAcross, keepLedger, parseWriterVerdict, readWriterLedger, verdictDiffers, Writer, writesPerSecond, type WriterResult } from '../../harness/probes/writer.ts';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,5 +139,22 @@ describe('the ledger of the image\'s writer command, read by a spec', () => {
   test('a record that is not one of the three names its line and what was expected', () => {
     expect(() => readWriterLedger('ack 1 1700000000.000 1\nack x 1 1\n', 'pg1:/tmp/writer/ledger')).toThrow(
       'pg1:/tmp/writer/ledger:2: expected `ack <id> <unix s> <timeline>`, `doubt <id> <unix s>` or `error <unix s> <message>`, found `ack x 1 1`');
+  });
+});
+
+describe('the verdict `writer check` prints, against the ledger and the primary', () => {
+  const result = readWriterLedger('ack 1 1700000000.000 1\nack 2 1700000000.020 1\ndoubt 3 1700000000.040\nack 4 1700000009.540 2\n');
+  const printed = parseWriterVerdict('writer stopped: 3 acknowledged\r\nacknowledged: 3\nlost: 1\nlost ids: 2\nin doubt: 1 (committed: 0, not committed: 1)\nlargest gap: 9.5 s (after id 2)\ntimelines: 1 2\n');
+
+  test('agrees when the counts are the same', () => {
+    expect(printed.get('lost ids')).toBe('2');
+    expect(verdictDiffers(printed, result, { lost: [2], inDoubtCommitted: [], inDoubtAbsent: [3] })).toBeUndefined();
+  });
+
+  test('names the first line that differs, with both values', () => {
+    expect(verdictDiffers(printed, result, { lost: [], inDoubtCommitted: [], inDoubtAbsent: [3] }))
+      .toBe('writer check printed `lost: 1`; the ledger and the primary say `lost: 0`');
+    expect(verdictDiffers(parseWriterVerdict('acknowledged: 3\n'), result, { lost: [], inDoubtCommitted: [], inDoubtAbsent: [3] }))
+      .toBe('writer check printed `lost: (no such line)`; the ledger and the primary say `lost: 0`');
   });
 });
