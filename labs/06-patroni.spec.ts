@@ -3,9 +3,9 @@
 import { expect, test } from 'vitest';
 import {
   gapAcross, keepLedger, leaderOf, type PrimaryConnector,
-  budget, checkLedger, onPrimary as onPrimaryNode, parsePgbenchLoad, patroniDialect, prepareWrites, startWriter as startWriterOn,
-  stopWriterAfter as stopWriterOnceFlowing, tpsSeries, useLab, writesPerSecond, type Writer,
-  type ClusterState,
+  budget, checkWriterLedger, onPrimary as onPrimaryNode, parsePgbenchLoad, parseWriterVerdict, patroniDialect,
+  tpsSeries, useLab, verdictDiffers, writesPerSecond,
+  type ClusterState, type LedgerCheck, type WriterResult,
 } from '../harness/index.ts';
 import type pg from 'pg';
 
@@ -28,20 +28,20 @@ const MAX_FAILOVER_GAP_S = ttlSeconds + LOOP_WAIT_S + RETRY_TIMEOUT_S + PROMOTIO
 // replicas back (60 s), the last replica as standby (60 s).
 const SYNC_SCENARIO_MS = 30_000 + 2 * (90_000 + 60_000) + 60_000;
 
-// Writes flowing before an event is measured: the writer's ledger must have a baseline.
-const WRITES_BEFORE = 20;
-// After a new leader, writes must have resumed for this long before the writer stops.
-const WRITES_AFTER_MS = 2000;
-
 let connector: PrimaryConnector;
 
-
-// Runs queries on the current primary, found as the writer probe finds it.
+// Runs queries on the current primary, found as a client with the three nodes and read-write finds it.
 const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work);
-// Starts the writer probe on an empty ledger with a baseline of acknowledged writes.
-const startWriter = () => startWriterOn(connector, { baseline: WRITES_BEFORE });
-// Waits until writes flow again after `since` (unix ms), then stops the writer.
-const stopWriterAfter = (writer: Writer, since: number) => stopWriterOnceFlowing(writer, since, { afterMs: WRITES_AFTER_MS });
+
+// Runs the page's verdict step (writer status until the new timeline, stop, check), then reads the
+// same ledger and checks the printed verdict against it and against the current primary.
+async function writerVerdict(step: string): Promise<{ result: WriterResult; ledger: LedgerCheck }> {
+  const printed = parseWriterVerdict((await lab.run(step)).output);
+  const { run, result } = await lab.writerLedger('client');
+  const ledger = await onPrimary((primary) => checkWriterLedger(primary, run, result));
+  expect(verdictDiffers(printed, result, ledger)).toBeUndefined();
+  return { result, ledger };
+}
 
 test('the cluster bootstraps with one leader and two streaming replicas', async () => {
   await lab.run('up');
@@ -65,25 +65,23 @@ test("the leader key lives on an etcd lease of ttl seconds: 10 on Patroni 3, Pat
 
 test('a killed leader is replaced after its lease expires; writes resume on the new leader', async () => {
   await lab.run('pgbench-init');
-  await onPrimary(prepareWrites);
   const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 });
   const old = leaderOf(before)!;
   await lab.run('load-terminal');
   await lab.run('load');
-  const writer = await startWriter();
+  await lab.run('writer-start');
 
   const killedAt = Date.now();
   await lab.run('kill-leader');
   const newLeader = cluster.waitForLeader({ not: old, timeoutMs: 90_000 }).then((state) => ({ state, at: Date.now() }));
   await lab.run('wait-new-leader');
   const { state, at: newLeaderAt } = await newLeader;
-  const result = await stopWriterAfter(writer, newLeaderAt);
-  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  const { result, ledger } = await writerVerdict('writer-failover');
 
   keepLedger(lab.workDir, 'failover', result, { killedAt, newLeaderAt });
   const timeToLeader = (newLeaderAt - killedAt) / 1000;
   lab.measure('failover.time_to_new_leader_s', timeToLeader, 's', `docker compose kill of the leader to a new leader in GET /cluster (polled every 200 ms), ttl ${ttlSeconds} s`);
-  lab.measure('failover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes of the writer probe across the hard kill');
+  lab.measure('failover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes of the page\'s writer across the hard kill');
   lab.measure('failover.lost_writes', ledger.lost.length, 'writes', 'acknowledged by the old leader, absent on the new one (asynchronous replication)');
   lab.measure('failover.in_doubt_writes', result.inDoubt.length, 'writes', 'connection lost during the insert: outcome unknown to the client');
   lab.measure('failover.in_doubt_committed', ledger.inDoubtCommitted.length, 'writes', 'in-doubt writes found on the new leader');
@@ -123,7 +121,7 @@ test('a killed leader is replaced after its lease expires; writes resume on the 
 test('a switchover moves the leader with a write gap of seconds and loses nothing', async () => {
   const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 });
   const from = leaderOf(before)!;
-  const writer = await startWriter();
+  await lab.run('writer-start-switchover');
   const startedAt = Date.now();
   const { output } = await lab.run('switchover');
   const to = /Successfully switched over to "(pg\d)"/.exec(output)?.[1];
@@ -131,8 +129,8 @@ test('a switchover moves the leader with a write gap of seconds and loses nothin
   const state = await cluster.waitForLeader({ not: from, timeoutMs: 60_000 });
   const leaderAt = Date.now();
   expect(leaderOf(state)).toBe(to);
-  const result = await stopWriterAfter(writer, leaderAt);
-  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  await lab.run('role');
+  const { result, ledger } = await writerVerdict('writer-switchover');
   keepLedger(lab.workDir, 'switchover', result, { startedAt });
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes across patronictl switchover');
   lab.measure('switchover.lost_writes', ledger.lost.length, 'writes');
@@ -144,7 +142,6 @@ test('a switchover moves the leader with a write gap of seconds and loses nothin
   // What the page claims: a switchover does not wait for a lease to expire, so its gap is a fraction
   // of a failover's. The issue's target (at most about 3 s, median) is the figure in the report.
   expect(result.maxGapSeconds).toBeLessThan(ttlSeconds / 2);
-  await lab.run('role');
 });
 
 test('maintenance mode: a replica stopped by hand stays stopped until resume', async () => {
@@ -180,7 +177,7 @@ test('with synchronous_mode two leaders killed in a row are each replaced by the
   const syncStandby = (s: ClusterState) => s.members.find((m) => m.role === 'sync_standby')?.name;
   const before = await lab.poll('a synchronous standby in GET /cluster', () => cluster.cluster(), (s) => syncStandby(s) !== undefined, { deadline: scenario });
   await lab.run('load-sync');
-  const writer = await startWriter();
+  await lab.run('writer-start-sync');
   const kills: { killed: string; standby: string; killedAt: number; newLeader: string; newLeaderAt: number }[] = [];
 
   // One kill: the leader's container is killed by the page's step; the synchronous standby must take over.
@@ -199,8 +196,7 @@ test('with synchronous_mode two leaders killed in a row are each replaced by the
   const second = await lab.poll('the last replica as synchronous standby', () => cluster.cluster(), (s) => syncStandby(s) !== undefined && leaderOf(s) !== kills[0]!.killed, { deadline: scenario });
   await killOnce('kill-sync-again', second, 0);
 
-  const result = await stopWriterAfter(writer, kills[1]!.newLeaderAt);
-  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  const { result, ledger } = await writerVerdict('writer-sync');
   keepLedger(lab.workDir, 'failover-synchronous', result, Object.fromEntries(kills.flatMap((k, i) => [[`killed${i + 1}At`, k.killedAt], [`newLeader${i + 1}At`, k.newLeaderAt]])));
   kills.forEach((kill, i) => {
     lab.measure(`sync_failover.kill${i + 1}.time_to_new_leader_s`, (kill.newLeaderAt - kill.killedAt) / 1000, 's', `synchronous_mode, kill ${i + 1} of 2: kill of the leader to a new leader in GET /cluster`);
