@@ -205,10 +205,10 @@ export class Lab {
   }
 
   // The ledger of the image's `writer` that the page started in `service` (its run and records), as
-  // the spec's measurements read it.
-  async writerLedger(service = 'client'): Promise<{ run: string; result: WriterResult }> {
-    const meta = JSON.parse(await this.exec(service, ['cat', '/tmp/writer/run.json'])) as { run: string };
-    const result = readWriterLedger(await this.exec(service, ['cat', '/tmp/writer/ledger']), `${service}:/tmp/writer/ledger`);
+  // the spec's measurements read it; `dir` is the writer's WRITER_DIR.
+  async writerLedger(service = 'client', dir = '/tmp/writer'): Promise<{ run: string; result: WriterResult }> {
+    const meta = JSON.parse(await this.exec(service, ['cat', `${dir}/run.json`])) as { run: string };
+    const result = readWriterLedger(await this.exec(service, ['cat', `${dir}/ledger`]), `${service}:${dir}/ledger`);
     return { run: meta.run, result };
   }
 
