@@ -187,7 +187,7 @@ describe('writer on one server', () => {
       }
     }
     const status = await writerOk(client, 'status');
-    expect(status).toMatch(/^running: yes\nrun: \S+\nacknowledged: \d+\nlast acknowledged: \d+\.\d s ago\nin doubt: 2\nerrors: 2\nlast error: insert \d+: .+$/);
+    expect(status).toMatch(/^running: yes\nrun: \S+\nacknowledged: \d+\nlast acknowledged: \d+\.\d s ago\ntimelines: 1\nin doubt: 2\nerrors: 2\nlast error: insert \d+: .+$/);
 
     // Acknowledged writes that the server no longer holds are what a failover without them loses.
     const { run } = await readLedger(client);
