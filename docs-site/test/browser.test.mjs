@@ -170,7 +170,7 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     // SVG paths of straight lines have no area, which Playwright calls hidden: wait for them to exist.
     await chart.locator('svg path').first().waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
     assert.ok(await chart.locator('svg path').count() >= fixtures.length, 'one line per major');
-    assert.equal((await details.locator('figure', { has: chart }).locator('figcaption').innerText()).trim(),
+    assert.equal((await details.locator('figure:has([data-series="pgbench.tps"]) > figcaption').innerText()).trim(),
       'pgbench transactions per second (transactions/s), per PostgreSQL version');
     const labels = await chart.locator('svg text').allTextContents();
     for (const report of fixtures) assert.ok(labels.some((text) => text.startsWith(`PostgreSQL ${report.versions.postgres}`)), `no panel for ${report.versions.postgres} in ${labels.join(' | ')}`);
