@@ -195,9 +195,10 @@ export class Lab {
   }
 
   // Runs a command in a service of the environment, without a TTY (`docker compose exec -T`), and
-  // returns its stdout; throws with the command, exit code, stdout and stderr when it fails.
+  // returns its stdout as printed (final newline kept); throws with the command, exit code, stdout and
+  // stderr when it fails.
   async exec(service: string, command: string[]): Promise<string> {
-    const result = await compose(this.environment(), ['exec', '-T', service, ...command], { timeoutMs: 60_000, reject: false });
+    const result = await compose(this.environment(), ['exec', '-T', service, ...command], { timeoutMs: 60_000, reject: false, stripFinalNewline: false });
     if (result.exitCode !== 0) {
       throw new Error(`docker compose exec ${service} ${command.join(' ')} exited ${result.exitCode}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
     }
