@@ -1,7 +1,7 @@
 // Executable spec of curriculum/02-connections/lab.md: every step in order, plus checks and figures.
 import { expect, test } from 'vitest';
 import type pg from 'pg';
-import { useLab, queryValue, pollQueryUntil, printedFigure, sampleWhile } from '../harness/index.ts';
+import { useLab, queryValue, printedFigure, sampleWhile } from '../harness/index.ts';
 
 const lab = useLab('02-connections');
 
@@ -50,8 +50,8 @@ test("a backend's own memory is small; what it reads is in shared memory, not it
   await lab.run('psql-b');
   {
     await using pg1 = await lab.connect('pg1');
-    // The interactive psql connects a moment after it starts.
-    await pollQueryUntil(pg1, "select count(*) from pg_stat_activity where application_name = 'lab'", '1', { timeoutMs: 15_000 });
+    // The step ended when psql had answered: its session is connected and named.
+    expect(await queryValue(pg1, "select count(*) from pg_stat_activity where application_name = 'lab'")).toBe('1');
   }
   await lab.run('lab-pid');
   const idle = only(memoryLines((await lab.run('memory-idle')).output), 'memory line');
@@ -96,11 +96,8 @@ test('a connection per transaction divides throughput many times over', async ()
 });
 
 test('idle connections hold memory; idle-in-transaction ones enlarge snapshots and hold back VACUUM', async () => {
+  // The page waits for the 50 sessions (wait-for) before counting them.
   await lab.run('open-idle');
-  {
-    await using pg1 = await lab.connect('pg1');
-    await pollQueryUntil(pg1, "select count(*) from pg_stat_activity where application_name = 'idle' and state = 'idle'", '50', { timeoutMs: 60_000 });
-  }
   await lab.run('count-idle');
   const total = only(memoryLines((await lab.run('memory-idle-50')).output).filter((m) => m.pid === 'total'), 'total line');
   lab.measure('idle50.private_kB', total.privateKb, 'kB', 'private memory of 50 idle backends together');
@@ -110,10 +107,6 @@ test('idle connections hold memory; idle-in-transaction ones enlarge snapshots a
   await lab.run('end-idle');
 
   await lab.run('open-idle-in-transaction');
-  {
-    await using pg1 = await lab.connect('pg1');
-    await pollQueryUntil(pg1, "select count(backend_xid) from pg_stat_activity where application_name = 'open-transaction' and state = 'idle in transaction'", '20', { timeoutMs: 60_000 });
-  }
   await lab.run('count-idle-in-transaction');
   await lab.run('snapshot-xids');
   await using pg1 = await lab.connect('pg1');
@@ -149,31 +142,28 @@ test('32 busy connections on 2 cores wait on each other: no more throughput, lon
 test('past max_connections an ordinary role is refused first, then everyone: sorry, too many clients already', async () => {
   await lab.run('limits');
   await lab.run('lower-max-connections');
+  // No connection of the spec stays open from here to the end of the limit: it would take one of the 20 slots.
+  // The page waits for the 17 sessions of app (wait-for) before counting them.
   await lab.run('fill-app-slots');
-  // No connection of the spec stays open here: it would take one of the 20 slots.
-  await lab.poll('17 idle sessions of role app', async () => {
-    await using pg1 = await lab.connect('pg1');
-    return await queryValue(pg1, "select count(*) from pg_stat_activity where application_name = 'idle' and usename = 'app'");
-  }, (count) => count === '17', { timeoutMs: 60_000, intervalMs: 500 });
   await lab.run('count-app-slots');
   await lab.run('app-refused');
+  // The page waits until a new connection is refused; a superuser over TCP is refused as well.
   await lab.run('fill-superuser-slots');
-  const refusal = await lab.poll('a superuser connection to be refused', async () => {
-    try {
-      await using _connection = await lab.connect('pg1');
-      return 'connected';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  }, (message) => message.includes('sorry, too many clients already'), { timeoutMs: 60_000, intervalMs: 500 });
+  let refusal = 'connected';
+  try {
+    await using _connection = await lab.connect('pg1');
+  } catch (error) {
+    refusal = (error as Error).message;
+  }
   expect(refusal).toContain('sorry, too many clients already');
   await lab.run('too-many-clients');
   await lab.run('free-slots');
+  // The page waits until the idle sessions' backends have exited.
+  await lab.run('slots-free');
   {
     await using pg1 = await lab.connect('pg1');
-    await pollQueryUntil(pg1, "select count(*) from pg_stat_activity where application_name = 'idle'", '0', { timeoutMs: 30_000 });
+    expect(await queryValue(pg1, "select count(*) from pg_stat_activity where application_name = 'idle'")).toBe('0');
   }
-  await lab.run('slots-free');
 });
 
 test('the environment is removed', async () => {

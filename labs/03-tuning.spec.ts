@@ -32,11 +32,7 @@ test('with shared_buffers smaller than the data the hit ratio falls; shared_buff
   await lab.run('prewarm-128mb');
   const at128 = (await lab.run('select-only-128mb')).output;
   await lab.run('alter-system');
-  {
-    await using pg1 = await lab.connect('pg1');
-    // The reload is asynchronous: new sessions see it once the postmaster has read the files again.
-    await pollQueryUntil(pg1, "select pending_restart from pg_settings where name = 'shared_buffers'", 'true', { timeoutMs: 15_000 });
-  }
+  // The reload is asynchronous: the page waits (wait-for) until new sessions see pending_restart.
   await lab.run('pending-restart');
   await lab.run('restart');
   await lab.run('prewarm-16mb');
@@ -90,13 +86,10 @@ test('synchronous_commit = off stops flushing the WAL at every commit, and commi
 });
 
 test('a small max_wal_size requests checkpoints; checkpoint_timeout times them', async () => {
-  {
-    await using pg1 = await lab.connect('pg1');
-    // checkpoint_timeout = 30s took effect at the reload; the first timed checkpoint follows within 30 s.
-    await lab.poll('a timed checkpoint since checkpoint_timeout = 30s', () => checkpointCounters(pg1, lab.versions), (c) => c.timed > timedAtStart, { timeoutMs: 60_000, intervalMs: 500 });
-  }
+  // The page waits for a timed checkpoint in the server log and in the counters.
   await lab.run('checkpoint-counters');
   await using pg1 = await lab.connect('pg1');
+  expect((await checkpointCounters(pg1, lab.versions)).timed).toBeGreaterThan(timedAtStart);
   const walBytesSince = async (lsn: string | null) => Number(await queryValue(pg1, 'select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)', [lsn]));
 
   // WAL from just before each step (its CHECKPOINT record included); requested checkpoints as the
@@ -105,11 +98,8 @@ test('a small max_wal_size requests checkpoints; checkpoint_timeout times them',
   const requested1gb = printedFigure((await lab.run('wal-1gb')).output, /requested checkpoints:/);
   const wal1gb = await walBytesSince(lsn);
 
+  // The page waits (wait-for) until new sessions, such as pgbench's, see 32MB.
   await lab.run('max-wal-size-32mb');
-  {
-    await using fresh = await lab.connect('pg1');
-    await pollQueryUntil(fresh, 'show max_wal_size', '32MB', { timeoutMs: 15_000 });
-  }
   lsn = await queryValue(pg1, 'select pg_current_wal_lsn()');
   const requested32mb = printedFigure((await lab.run('wal-32mb')).output, /requested checkpoints:/);
   const wal32mb = await walBytesSince(lsn);
@@ -121,10 +111,8 @@ test('a small max_wal_size requests checkpoints; checkpoint_timeout times them',
   expect(requested1gb).toBe(0);
   expect(requested32mb).toBeGreaterThanOrEqual(1);
 
-  // A timed checkpoint is logged only if WAL was written since the last one (else it is skipped, but
-  // counted): wait for the log lines rather than assume them.
-  await lab.poll('the server log to show checkpoints started for WAL and for time', serverLog,
-    (log) => log.includes('checkpoint starting: wal') && log.includes('checkpoint starting: time'), { timeoutMs: 45_000, intervalMs: 500 });
+  // Both lines are in the log by now: checkpoint-counters waited for a timed one, and wal-32mb counted
+  // at least one requested (a checkpoint is logged as it starts, before its count can be read).
   await lab.run('checkpoint-log');
   const log = await serverLog();
   const writes = [...log.matchAll(/checkpoint complete: .*write=([0-9.]+) s/g)].map((m) => Number(m[1]));
@@ -132,27 +120,24 @@ test('a small max_wal_size requests checkpoints; checkpoint_timeout times them',
 });
 
 test('autovacuum waits for its threshold; a per-table scale factor brings it sooner', async () => {
+  // Each step that needs a state waits for it on the page (wait-for): the naptime read, the inserts of
+  // `events` counted before its VACUUM, autovacuum's visit to `visitor` and then to `events`.
   await lab.run('naptime');
   await using pg1 = await lab.connect('pg1');
-  {
-    await using fresh = await lab.connect('pg1');
-    await pollQueryUntil(fresh, 'show autovacuum_naptime', '1s', { timeoutMs: 15_000 });
-  }
   await lab.run('events');
-  // The inserts must reach the statistics before VACUUM resets "inserted since vacuum", or they
-  // would count afterwards and trigger an insert vacuum.
-  await pollQueryUntil(pg1, "select n_tup_ins from pg_stat_user_tables where relname = 'events'", '100000', { timeoutMs: 15_000 });
   await lab.run('events-vacuum');
   await lab.run('events-update');
   await lab.run('visitor');
-  // A worker that vacuumed `visitor` started after the update of `events` was counted, and skipped it.
-  await pollQueryUntil(pg1, "select autovacuum_count from pg_stat_user_tables where relname = 'visitor'", '1', { timeoutMs: 30_000 });
   await lab.run('below-threshold');
   await lab.run('per-table-scale-factor');
+  // Measured beside the page's own wait (autovacuumed), which it does not hold up.
   const started = Date.now();
-  await pollQueryUntil(pg1, "select autovacuum_count from pg_stat_user_tables where relname = 'events'", '1', { timeoutMs: 30_000 });
-  lab.measure('autovacuum.seconds_until_vacuum_after_scale_factor', (Date.now() - started) / 1000, 's', 'with autovacuum_naptime = 1s');
+  const vacuumed = pollQueryUntil(pg1, "select autovacuum_count from pg_stat_user_tables where relname = 'events'", '1', { timeoutMs: 30_000 })
+    .then(() => Date.now());
+  // A failed step is the error to report; the poll's own failure, if any, is reported where it is awaited.
+  vacuumed.catch(() => undefined);
   await lab.run('autovacuumed');
+  lab.measure('autovacuum.seconds_until_vacuum_after_scale_factor', (await vacuumed - started) / 1000, 's', 'with autovacuum_naptime = 1s');
 });
 
 test('statistics and random_page_cost change the plan', async () => {
