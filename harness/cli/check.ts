@@ -135,7 +135,7 @@ export function formatStanding(document: LabDocument, where: Standing): string[]
   }
   const { result, step, stepNumber, section, link } = where.next;
   lines.push(`  first checkpoint that does not hold: ${result.checkpoint.title} (${document.file}:${result.checkpoint.position.line})`);
-  lines.push(`    expected: ${result.expectation ? result.expectation.lines.join(' ⏎ ') : '(no expectation)'}${result.exitCode === 0 ? '' : ' and exit code 0'}`);
+  lines.push(`    expected: ${result.expectation ? result.expectation.lines.join(' ⏎ ') : '(no expectation)'}`);
   lines.push(`    seen:     ${seenText(result)}`);
   lines.push(`  the step that makes it true: Step ${stepNumber} in “${section.title}” (${step.position.file}:${step.position.line})`);
   lines.push(`    on the site: ${link}`);
