@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { findLab } from '../../harness/lab/catalog.ts';
 import { expectedAt, labSections, pagePath, standing } from '../../harness/checkpoint/standing.ts';
@@ -74,7 +75,7 @@ describe('workshop check on a lab without an environment', () => {
     lines.length = 0;
   });
   // Colours off, so the printed lines can be read.
-  const plain = (line: string) => lines.push(line.replace(/\x1b\[[0-9;]*m/g, ''));
+  const plain = (line: string) => lines.push(stripVTControlCharacters(line));
 
   test('halfway through: exit 1, ✓ and ✗ with what each saw, the last section and the next step', async () => {
     writeFileSync(path.join(state, 'table'), 'accounts\n');
