@@ -7,7 +7,7 @@ import pc from 'picocolors';
 import { findLab } from '../lab/catalog.ts';
 import { formatProblem, type LabDocument } from '../lab/model.ts';
 import { matrix, UsageError } from '../lab/majors.ts';
-import { checkpointExpectation, checkpointsFor, checkpointTarget, runCheckpoint, type CheckpointResult } from '../checkpoint/run.ts';
+import { checkpointsFor, checkpointTarget, runCheckpoints, type CheckpointResult } from '../checkpoint/run.ts';
 import { labSections, standing, type Standing } from '../checkpoint/standing.ts';
 import { normaliseOutput } from '../expect/match.ts';
 import { environmentsDir } from '../paths.ts';
@@ -104,11 +104,7 @@ export async function check(options: CheckOptions): Promise<number> {
   if (!fm.majors.includes(major)) throw new UsageError(`check: lab ${fm.id} does not run on PostgreSQL ${major} (${fm.majors.join(', ')} only: ${fm.majorsReason ?? ''})`);
   const checkpoints = checkpointsFor(document, major);
   print(`${pc.bold(fm.title)} (${fm.id}) · PostgreSQL ${major}${found ? ` · compose project ${found.project}` : ''} · ${checkpoints.length} checkpoints, read-only`);
-  const results: CheckpointResult[] = [];
-  for (const checkpoint of checkpoints) {
-    const result = await runCheckpoint(checkpoint, checkpointExpectation(document, checkpoint.id, major), target);
-    results.push(result);
-  }
+  const results = await runCheckpoints(document, major, checkpoints, target);
   const where = standing(document, major, results, labSections(document));
   for (const line of formatStanding(document, where)) print(line);
   print(pc.dim(`${results.length} checkpoints in ${((Date.now() - started) / 1000).toFixed(1)} s`));

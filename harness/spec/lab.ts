@@ -10,8 +10,8 @@ import { matchOutput } from '../expect/match.ts';
 import { Terminal, type CommandOutcome } from '../terminal/terminal.ts';
 import { compose, composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
 import type { CheckpointReport, LabReport, Measurement, Series, StepReport } from '../report/model.ts';
-import { checkpointExpectation, checkpointsFor, checkpointTarget, runCheckpoint, type CheckpointResult } from '../checkpoint/run.ts';
-import { expectedAt, stepBefore } from '../checkpoint/standing.ts';
+import { checkpointsFor, checkpointTarget, runCheckpoints, type CheckpointResult } from '../checkpoint/run.ts';
+import { expectedAt, standing, stepBefore } from '../checkpoint/standing.ts';
 import { emit, runContext, type RunContext } from './run-context.ts';
 import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
@@ -139,21 +139,37 @@ export class Lab {
     return outcome;
   }
 
-  // The checkpoints that follow `step` on the page, run as `workshop check` runs them. With each, the
-  // earlier checkpoints still expected to hold are run again: what `workshop check` would require of
-  // an attendee standing here, so a later step that undoes one (without `until=`) fails the lab.
+  // After a step that checkpoints follow on the page, every checkpoint of the lab runs as `workshop
+  // check` runs it, and where an attendee who stands here would be told they stand must be here:
+  // this step's checkpoints hold, the earlier ones still expected (no `until=` replaced them) hold,
+  // and no later checkpoint already holds with everything expected there (it could not tell where
+  // the attendee is). So every verify run proves the check at each of the page's checkpoints.
   private async runCheckpointsAfter(step: Step): Promise<void> {
-    for (const checkpoint of this.checkpointsAfter.get(step) ?? []) {
-      const index = this.checkpoints.indexOf(checkpoint);
-      const earlier = expectedAt(this.checkpoints, index + 1).filter((i) => i !== index).map((i) => this.checkpoints[i]!);
-      for (const current of [checkpoint, ...earlier]) {
-        const result = await runCheckpoint(current, checkpointExpectation(this.document, current.id, this.major), checkpointTarget(this.project), timeFactor());
-        const recheck = current !== checkpoint;
-        if (!recheck) this.checked.add(current);
-        // A re-check that holds adds nothing to read; one that does not is recorded with what it saw.
-        if (!recheck || !result.ok) this.recordCheckpoint(result, step, recheck);
-        if (!result.ok) this.failCheckpoint(result, step, recheck);
-      }
+    const mine = this.checkpointsAfter.get(step) ?? [];
+    if (mine.length === 0) return;
+    const results = await runCheckpoints(this.document, this.major, this.checkpoints, checkpointTarget(this.project), timeFactor());
+    for (const checkpoint of mine) {
+      this.checked.add(checkpoint);
+      this.recordCheckpoint(results[this.checkpoints.indexOf(checkpoint)]!, step, false);
+    }
+    const here = this.checkpoints.indexOf(mine.at(-1)!) + 1;
+    const expected = expectedAt(this.checkpoints, here);
+    // This step's own checkpoints first, then the earlier ones a later step undid.
+    const failing = [...expected.filter((i) => mine.includes(this.checkpoints[i]!)), ...expected].map((i) => results[i]!).find((r) => !r.ok);
+    if (failing) {
+      const recheck = !mine.includes(failing.checkpoint);
+      if (recheck) this.recordCheckpoint(failing, step, true);
+      this.failCheckpoint(failing, step, recheck);
+    }
+    const reached = standing(this.document, this.major, results, []).reached;
+    if (reached > here) {
+      const early = results[here]!;
+      this.recordCheckpoint(early, step, true);
+      const message = `Checkpoint \`${early.checkpoint.id}\` (${where(early.checkpoint)}) "${early.checkpoint.title}" already holds after step \`${step.id}\` (${where(step)}), before the step it follows has run: \`workshop check\` would tell an attendee who stands here that they are ${reached - here} checkpoint(s) further on. Make it check what its own step changes.\n  output:\n${indent(early.output)}`;
+      this.failed = true;
+      this.errors.push(message);
+      this.firstFailure ??= `checkpoint \`${early.checkpoint.id}\` (${where(early.checkpoint)})`;
+      throw new StepFailedError(message);
     }
   }
 

@@ -61,12 +61,25 @@ describe('checkpoints in a verified lab', () => {
 
   test('an earlier checkpoint a later step undoes without `until=` fails where it stops holding', async () => {
     const lab = openLab('06-checkpoints', { root, major: 18 });
-    await lab.runThrough('count');
+    await lab.runThrough('fill');
     // What a step of a careless page would do: remove what an earlier checkpoint says is there.
     rmSync(path.join(process.env.CHECK_STATE!, 'table'));
-    const error = await lab.run('empty').catch((e: Error) => e);
-    expect((error as Error).message).toContain(`Checkpoint \`table\` (${file}:16) "The accounts table exists" no longer holds after step \`empty\` (${file}:48)`);
+    const error = await lab.run('count').catch((e: Error) => e);
+    expect((error as Error).message).toContain(`Checkpoint \`table\` (${file}:16) "The accounts table exists" no longer holds after step \`count\` (${file}:30)`);
     expect((error as Error).message).toContain('until=<id of the first checkpoint after that change>');
+    const report = await lab.close();
+    expect(report.checkpoints!.map((c) => [c.id, c.after, c.outcome, c.recheck ?? false])).toEqual([
+      ['table', 'create', 'passed', false], ['filled', 'count', 'passed', false], ['table', 'count', 'failed', true],
+    ]);
+  });
+
+  test('a checkpoint that already holds before its step fails the lab: the check could not tell where the attendee stands', async () => {
+    const lab = openLab('06-checkpoints', { root, major: 18 });
+    // The rows are there before the step that fills them: `filled` cannot tell the two points apart.
+    writeFileSync(path.join(process.env.CHECK_STATE!, 'rows'), '1\n2\n3\n');
+    const error = await lab.run('create').catch((e: Error) => e);
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect((error as Error).message).toContain(`Checkpoint \`filled\` (${file}:38) "accounts holds 3 rows" already holds after step \`create\` (${file}:12), before the step it follows has run: \`workshop check\` would tell an attendee who stands here that they are 1 checkpoint(s) further on`);
     await lab.close().catch(() => undefined);
   });
 
