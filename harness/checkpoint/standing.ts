@@ -16,9 +16,13 @@ export interface PageSection {
 export interface NextStep {
   // The first checkpoint that does not hold where the attendee stands.
   result: CheckpointResult;
-  // The step of the page that makes it true, numbered as the site numbers steps (Step N).
+  // The steps of the page that make it true: those after the previous checkpoint's step, up to the
+  // step it follows; numbered as the site numbers steps (Step N).
+  firstStep: Step;
+  firstStepNumber: number;
   step: Step;
   stepNumber: number;
+  // The section of the first of those steps.
   section: PageSection;
   // The page on the site with the section's anchor: `/04-replication/lab/#promote-pg2`.
   link: string;
@@ -63,10 +67,16 @@ export function standing(document: LabDocument, major: number, results: Checkpoi
   const failing = expectedAt(checkpoints, reached + 1).find((index) => !results[index]!.ok)!;
   const result = results[failing]!;
   const step = stepBefore(document, result.checkpoint, major)!;
-  const section = sectionOf(step.position.line);
+  const previous = failing > 0 ? stepBefore(document, checkpoints[failing - 1]!, major) : undefined;
+  const applicable = document.steps.filter((s) => !s.pg || s.pg.includes(major));
+  const firstStep = applicable.find((s) => s.position.line > (previous?.position.line ?? 0) && s.position.line <= step.position.line) ?? step;
+  const section = sectionOf(firstStep.position.line);
   return {
     results, reached, sectionsDone,
-    next: { result, step, stepNumber: stepNumber(document, step.id), section, link: `${pagePath(document.file)}${section.slug ? `#${section.slug}` : ''}` },
+    next: {
+      result, firstStep, firstStepNumber: stepNumber(document, firstStep.id), step, stepNumber: stepNumber(document, step.id), section,
+      link: `${pagePath(document.file)}${section.slug ? `#${section.slug}` : ''}`,
+    },
   };
 }
 

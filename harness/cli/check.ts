@@ -32,6 +32,8 @@ export interface CheckOptions {
 }
 
 const EXIT = { pass: 0, failed: 1, usage: 2 } as const;
+// The compose projects of `workshop verify` runs: ws-<run id>-<module>-pg<major> (harness/spec/lab.ts).
+const HARNESS_RUN_PROJECT = /^ws-\d{8}-\d{6}-/;
 
 // The compose projects of the workshop's environments that have containers, from their compose labels:
 // the folder they were started from (`docker compose up` in environments/<env>, or `workshop up <env>`)
@@ -60,7 +62,8 @@ export async function runningEnvironments(): Promise<RunningEnvironment[]> {
 // Chooses the attendee's project among those running the lab's environment: `--project`, else the
 // ones on `--pg`, else the one compose names by default (`name:` of the compose file, the folder).
 export function chooseEnvironment(candidates: RunningEnvironment[], environment: string, options: { major?: number; project?: string }): RunningEnvironment | string {
-  const own = candidates.filter((c) => c.environment === environment);
+  // A verify run's projects (ws-<run id>-…) come and go with their run: only named, never chosen.
+  const own = candidates.filter((c) => c.environment === environment && (options.project !== undefined || !HARNESS_RUN_PROJECT.test(c.project)));
   const start = `start it: cd environments/${environment} && docker compose up --detach --wait --wait-timeout 240 (or: npx workshop up ${environment}${options.major ? ` --pg ${options.major}` : ''})`;
   if (options.project) {
     const named = own.find((c) => c.project === options.project);
@@ -129,11 +132,12 @@ export function formatStanding(document: LabDocument, where: Standing): string[]
     lines.push(pc.green(`  every checkpoint holds: the lab is done up to its last checkpoint`));
     return lines;
   }
-  const { result, step, stepNumber, section, link } = where.next;
+  const { result, firstStep, firstStepNumber, stepNumber, section, link } = where.next;
   lines.push(`  first checkpoint that does not hold: ${result.checkpoint.title} (${document.file}:${result.checkpoint.position.line})`);
   lines.push(`    expected: ${result.expectation ? result.expectation.lines.join(' ⏎ ') : '(no expectation)'}`);
   lines.push(`    seen:     ${seenText(result)}`);
-  lines.push(`  the step that makes it true: Step ${stepNumber} in “${section.title}” (${step.position.file}:${step.position.line})`);
+  const steps = firstStepNumber === stepNumber ? `Step ${stepNumber}` : `Steps ${firstStepNumber} to ${stepNumber}`;
+  lines.push(`  the page makes it true in ${steps}, from “${section.title}” (${firstStep.position.file}:${firstStep.position.line})`);
   lines.push(`    on the site: ${link}`);
   return lines;
 }

@@ -40,7 +40,7 @@ describe('where you stand', () => {
     const where = standing(document, 18, results(false, false, false, false), sections);
     expect(where.reached).toBe(0);
     expect(where.sectionsDone).toEqual([]);
-    expect(where.next).toMatchObject({ step: { id: 'create' }, stepNumber: 1, section: { title: 'Create the table' }, link: '/06-checkpoints/lab/#create-the-table' });
+    expect(where.next).toMatchObject({ firstStep: { id: 'create' }, step: { id: 'create' }, stepNumber: 1, section: { title: 'Create the table' }, link: '/06-checkpoints/lab/#create-the-table' });
     expect(where.next!.result.checkpoint.id).toBe('table');
   });
 
@@ -48,7 +48,7 @@ describe('where you stand', () => {
     const where = standing(document, 18, results(true, false, false, true), sections);
     expect(where.reached).toBe(1);
     expect(where.sectionsDone.map((s) => s.title)).toEqual(['Create the table']);
-    expect(where.next).toMatchObject({ step: { id: 'count' }, stepNumber: 3, section: { title: 'Fill it' }, link: '/06-checkpoints/lab/#fill-it' });
+    expect(where.next).toMatchObject({ firstStep: { id: 'fill' }, firstStepNumber: 2, step: { id: 'count' }, stepNumber: 3, section: { title: 'Fill it' }, link: '/06-checkpoints/lab/#fill-it' });
     expect(where.next!.result.checkpoint.id).toBe('filled');
   });
 
@@ -85,7 +85,7 @@ describe('workshop check on a lab without an environment', () => {
     expect(lines).toContain('✗ accounts holds 3 rows  test/fixtures/labs/06-checkpoints/lab.md:38');
     expect(lines.find((l) => l.includes('saw:') && l.includes('No such file'))).toBeDefined();
     expect(lines).toContain('  last section completed: Create the table');
-    expect(lines).toContain('  the step that makes it true: Step 3 in “Fill it” (test/fixtures/labs/06-checkpoints/lab.md:30)');
+    expect(lines).toContain('  the page makes it true in Steps 2 to 3, from “Fill it” (test/fixtures/labs/06-checkpoints/lab.md:26)');
     expect(lines).toContain('    on the site: /06-checkpoints/lab/#fill-it');
     expect(lines).toContain('    expected: 3');
   });
@@ -113,10 +113,12 @@ describe('finding the attendee\'s environment', () => {
   });
 
   test('several: --pg, then the default project name, then --project decide', () => {
-    const running = [env('single', 18), env('ws-20261207-01-pg18', 18), env('mine', 17)];
+    const running = [env('single', 18), env('ws-20261207-072014-01-pg18', 18), env('mine', 17)];
     expect(chooseEnvironment(running, 'single', { major: 17 })).toMatchObject({ project: 'mine' });
+    // A verify run's project is left alone unless named.
+    expect(chooseEnvironment([env('ws-20261207-072014-01-pg18', 18)], 'single', {})).toContain('no `single` environment is running');
     expect(chooseEnvironment(running, 'single', {})).toMatchObject({ project: 'single' });
-    expect(chooseEnvironment(running, 'single', { project: 'ws-20261207-01-pg18' })).toMatchObject({ project: 'ws-20261207-01-pg18' });
+    expect(chooseEnvironment(running, 'single', { project: 'ws-20261207-072014-01-pg18' })).toMatchObject({ project: 'ws-20261207-072014-01-pg18' });
     expect(chooseEnvironment([env('a', 18), env('b', 18)], 'single', {})).toContain('name yours with --project <name>');
   });
 });
