@@ -36,7 +36,8 @@ export const CheckpointReport = z.object({
   exitCode: z.number(),
   timedOut: z.boolean(),
   outcome: z.enum(['passed', 'failed']),
-  // Run again after a later checkpoint, where it is still expected to hold (recorded when it failed).
+  // Run at another checkpoint's place (verify runs them all at each): recorded only when it failed
+  // the lab there, as an earlier checkpoint that no longer holds or a later one that holds too early.
   recheck: z.boolean().optional(),
   expectation: z.object({ source: z.string(), ok: z.boolean(), diff: z.array(z.string()).optional() }).optional(),
   output: z.string(),
