@@ -89,7 +89,6 @@ export async function check(options: CheckOptions): Promise<number> {
   const document = lab.document;
   if (document.problems.length > 0) throw new UsageError(`check: ${document.file} does not pass lint:\n${document.problems.map(formatProblem).join('\n')}`);
   const fm = document.frontMatter!;
-  if (document.checkpoints.length === 0) throw new UsageError(`check: lab ${fm.id} declares no checkpoints yet (\`check=<id>\` blocks in ${document.file}): nothing to check`);
 
   let target = checkpointTarget(undefined);
   let major = options.major ?? matrix().defaultMajor;
@@ -104,6 +103,8 @@ export async function check(options: CheckOptions): Promise<number> {
     major = options.major ?? chosen.major ?? major;
     target = checkpointTarget({ name: chosen.project, environment: fm.environment, major });
   }
+  // After the environment: with none running, the attendee first learns how to start it.
+  if (document.checkpoints.length === 0) throw new UsageError(`check: lab ${fm.id} declares no checkpoints yet (\`check=<id>\` blocks in ${document.file}): nothing to check`);
   if (!fm.majors.includes(major)) throw new UsageError(`check: lab ${fm.id} does not run on PostgreSQL ${major} (${fm.majors.join(', ')} only: ${fm.majorsReason ?? ''})`);
   const checkpoints = checkpointsFor(document, major);
   print(`${pc.bold(fm.title)} (${fm.id}) · PostgreSQL ${major}${found ? ` · compose project ${found.project}` : ''} · ${checkpoints.length} checkpoints, read-only`);

@@ -100,6 +100,10 @@ describe('workshop check on a lab without an environment', () => {
   });
 });
 
+test('a lab without checkpoints has nothing to check: bad input', async () => {
+  await expect(check({ lab: '00-shell', root, major: 18, print: () => undefined })).rejects.toThrow('check: lab 00-shell declares no checkpoints yet (`check=<id>` blocks in test/fixtures/labs/00-shell/lab.md)');
+});
+
 describe('finding the attendee\'s environment', () => {
   const env = (project: string, major: number, environment = 'single'): RunningEnvironment => ({ project, environment, major, running: 2, containers: 2 });
 
