@@ -66,7 +66,7 @@ export function needsOf(args) {
     return { command, docker: !unitOnly, site, tools: site ? [...tools, 'chromium'] : tools };
   }
   if (command === 'verify') return { ...needs, docker: true, tools: labs };
-  if (['images', 'up', 'down', 'clean'].includes(command)) return { ...needs, docker: true };
+  if (['images', 'up', 'down', 'clean', 'check'].includes(command)) return { ...needs, docker: true };
   return needs;
 }
 

@@ -10,7 +10,7 @@ import remarkFrontmatter from 'remark-frontmatter';
 import { VFile } from 'vfile';
 import YAML from 'yaml';
 import type { Code, Root } from 'mdast';
-import remarkLabBlocks, { EXPECTED_CLASS, FILE_CLASS, WILDCARDS_CLASS } from '../src/remark/lab-blocks.mts';
+import remarkLabBlocks, { CHECK_CLASS, EXPECTED_CLASS, FILE_CLASS, WILDCARDS_CLASS } from '../src/remark/lab-blocks.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -113,4 +113,30 @@ test('variants chosen by Patroni\'s version name it in their tabs, and a step fo
   assert.deepEqual(tabs.children.map((item) => attribute(item as Jsx, 'label')), ['PostgreSQL 15 · Patroni 3.0', 'PostgreSQL 17 · Patroni 4.0', 'PostgreSQL 18 · Patroni 4.1']);
   // The page's second runnable step, numbered as the reader counts them.
   assert.equal(titleOf(nodes[2]!), 'Step 2 · Patroni >=4 (PostgreSQL 17 and 18) only');
+});
+
+test('a checkpoint is a "Check your work" box: what holds, the check command of the lab, the read-only command; its expected output says what the check looks for', async () => {
+  const markdown = '```bash step=up\ndocker compose up\n```\n\n'
+    + '```bash check=replicas title="two replicas stream from pg1"\ndocker compose exec pg1 psql -XAtc "select count(*) from pg_stat_replication"\n```\n\n'
+    + '```text expect=replicas\n2\n```\n';
+  const nodes = await render(markdown, path.join(repoRoot, 'curriculum/04-replication/lab.md'));
+  const box = nodes[1] as Jsx;
+  assert.equal(box.name, 'div');
+  assert.equal(attribute(box, 'className'), CHECK_CLASS);
+  const text = JSON.stringify(box.children[0]);
+  assert.match(text, /Check your work/);
+  assert.match(text, /two replicas stream from pg1/);
+  const [command, checked] = box.children.filter((child) => child.type === 'code') as Code[];
+  assert.equal(command!.value, 'npx workshop check 04-replication');
+  assert.equal(checked!.value, 'docker compose exec pg1 psql -XAtc "select count(*) from pg_stat_replication"');
+  assert.equal(checked!.meta, 'title="What is checked (read-only)"', 'the check options are not left in the meta');
+  const expected = nodes[2] as Jsx;
+  assert.equal(attribute(expected, 'className'), EXPECTED_CLASS);
+  assert.equal(titleOf(expected.children[0]!), 'What the check looks for');
+});
+
+test('the check command names a lab-<name>.md page by its lab id', async () => {
+  const nodes = await render('```bash step=up\ntrue\n```\n\n```bash check=ok title="ok"\ntrue\n```\n\n```text expect=ok\n```\n', path.join(repoRoot, 'curriculum/06-patroni/lab-guardrails.md'));
+  const command = ((nodes[1] as Jsx).children.filter((child) => child.type === 'code') as Code[])[0]!;
+  assert.equal(command.value, 'npx workshop check 06-patroni-guardrails');
 });

@@ -10,6 +10,7 @@ import { cleanProjects, composeFile, environmentNames } from '../environment/com
 import { ensureImage, imageTag } from '../image/images.ts';
 import { verify } from './verify.ts';
 import { ciCommand } from './ci.ts';
+import { check } from './check.ts';
 import { buildAgenda, CORE_BUDGET_MINUTES, formatAgenda } from '../agenda/agenda.ts';
 import { formatProblem } from '../lab/model.ts';
 import { eslint, shellcheck, typecheck } from './code-checks.ts';
@@ -87,6 +88,17 @@ function pauseSeconds(text: string | undefined): number {
   if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`verify --pause: expected a number of seconds (0 or more), found \`${text}\``);
   return seconds;
 }
+
+program.command('check')
+  .description('Check your own environment against a lab\'s checkpoints (read-only): ✓ or ✗ per checkpoint, the last section you completed and the step to look at next. Exit 0 all hold, 1 one does not, 2 no environment running.')
+  .argument('<lab>', 'lab id or its number (`01`, `04-replication`)')
+  .addOption(new Option('--pg <major>', 'the PostgreSQL major of your environment (default: the one running)'))
+  .option('--project <name>', 'the compose project of your environment, when several of the lab\'s environment run (docker compose ls)')
+  .action(async (name: string, options: { pg?: string; project?: string }) => {
+    const majors = options.pg === undefined ? undefined : parseMajorList(options.pg);
+    if (majors && majors.length !== 1) throw new UsageError(`check --pg: expected one major, found \`${options.pg}\``);
+    process.exitCode = await check({ lab: name, ...(majors && { major: majors[0]! }), ...(options.project && { project: options.project }) });
+  });
 
 program.command('test')
   .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major, by its spec and then page-only.')

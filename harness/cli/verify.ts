@@ -220,6 +220,11 @@ function printEvent(event: RunEvent, major: number) {
       console.log(`${at} ${where} ${mark} ${event.step} exit ${event.exitCode}${event.timedOut ? ' (timed out)' : ''} ${(event.durationMs / 1000).toFixed(1)} s`);
       break;
     }
+    case 'checkpoint': {
+      const mark = event.outcome === 'passed' ? pc.green('✔') : pc.red('✘');
+      console.log(`${at} ${where} ${mark} ${pc.magenta('check')} ${event.checkpoint}${event.recheck ? ' (again)' : ''}: ${event.title} ${(event.durationMs / 1000).toFixed(1)} s`);
+      break;
+    }
     case 'lab-end': console.log(`${at} ${where} ${pc.bold(`lab ${event.status}`)}`); break;
     case 'note': console.log(`${at} ${where} ${event.text}`); break;
   }

@@ -66,6 +66,26 @@ export interface Expectation {
   codeLine: number;
 }
 
+// A `check=<id> title="…"` block: a checkpoint, a read-only command whose expected output (its
+// `expect=<id>` block) says the state the step before it leaves. `workshop verify` runs it right
+// after that step; `workshop check` runs every checkpoint against an attendee's own environment.
+// It runs on its own, as `workshop check` does: a fresh non-interactive bash in the environment's
+// folder with the compose project's name, nothing carried over from the terminals.
+export interface Checkpoint {
+  id: string;
+  // What holds once the step before it has run, as the attendee reads it ("two replicas stream from pg1").
+  title: string;
+  lang: string;
+  code: string;
+  pg?: MajorRange;
+  timeoutSeconds?: number;
+  // The later checkpoint whose step makes this one no longer true (a row updated again, a new leader):
+  // from there on it is not expected to hold.
+  until?: string;
+  position: SourcePosition;
+  codeLine: number;
+}
+
 // A `file=<path>` block: the page shows a real file of the repository.
 export interface FileBlock {
   path: string;
@@ -84,6 +104,7 @@ export interface LabDocument {
   frontMatter?: FrontMatter;
   steps: Step[];
   expectations: Expectation[];
+  checkpoints: Checkpoint[];
   files: FileBlock[];
   problems: Problem[];
 }

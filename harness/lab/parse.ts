@@ -8,7 +8,7 @@ import { visit } from 'unist-util-visit';
 import YAML from 'yaml';
 import type { Code, Yaml } from 'mdast';
 import { MajorRange, TOOLS, knownMajors } from './majors.ts';
-import { KEYS, type Expectation, type FileBlock, type FrontMatter, type KeyName, type KeyPress, type LabDocument, type Problem, type SourcePosition, type Step } from './model.ts';
+import { KEYS, type Checkpoint, type Expectation, type FileBlock, type FrontMatter, type KeyName, type KeyPress, type LabDocument, type Problem, type SourcePosition, type Step } from './model.ts';
 import { parseInfoOptions, type InfoOption } from './info-string.ts';
 import { environmentsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
@@ -17,7 +17,9 @@ export const SHELL_LANGUAGES = ['bash', 'sh', 'shell', 'console', 'zsh'];
 export const PROGRAM_LANGUAGES = ['sql', 'psql'];
 // A key pressed during a step, and where the page ends a background step.
 const STEP_END_OPTIONS = ['key', 'key-after', 'key-on', 'stops', 'waits'];
-export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'patroni', 'norun', 'unchecked', 'expect', 'file', 'title', 'showLineNumbers', ...STEP_END_OPTIONS];
+// A checkpoint's options: its id and, optionally, the later checkpoint from which it no longer holds.
+const CHECK_OPTIONS = ['check', 'until'];
+export const KNOWN_OPTIONS = ['step', 'terminal', 'background', 'interactive', 'timeout', 'exit', 'pg', 'patroni', 'norun', 'unchecked', 'expect', 'file', 'title', 'showLineNumbers', ...STEP_END_OPTIONS, ...CHECK_OPTIONS];
 const STEP_ID = /^[a-z0-9][a-z0-9-]*$/;
 const DEFAULT_TERMINAL = 'main';
 
@@ -50,6 +52,7 @@ export function parseLab(markdown: string, file: string): LabDocument {
 
   const steps: Step[] = [];
   const expectations: Expectation[] = [];
+  const checkpoints: Checkpoint[] = [];
   const files: FileBlock[] = [];
 
   visit(tree, 'code', (node: Code) => {
@@ -126,6 +129,37 @@ export function parseLab(markdown: string, file: string): LabDocument {
       return;
     }
 
+    const checkOption = options.get('check');
+    if (checkOption) {
+      const id = checkOption.value ?? '';
+      if (!id) {
+        report(where('check'), 'Missing checkpoint id: expected `check=<id>` (lowercase letters, digits and dashes)');
+        return;
+      }
+      if (!STEP_ID.test(id)) report(where('check'), `Invalid checkpoint id \`${id}\`: expected lowercase letters, digits and dashes`);
+      if (kind === 'lesson') report(where('check'), `Checkpoint \`${id}\` is in a lesson: checkpoints belong in the module's lab.md (or lab-<name>.md), after the step they check`);
+      if (!isShell) report(at(start.line, start.column), `Checkpoint \`${id}\` has language \`${lang || '(none)'}\`: expected one of ${SHELL_LANGUAGES.join(', ')} (it runs in a shell of its own)`);
+      // A checkpoint runs on its own, never typed into the attendee's terminals: the step options do not apply.
+      for (const conflicting of ['step', 'norun', 'file', 'terminal', 'background', 'interactive', 'exit', 'unchecked', ...STEP_END_OPTIONS]) {
+        if (options.has(conflicting)) report(where(conflicting), `A checkpoint cannot carry \`${conflicting}\`: it is a read-only command run on its own, after the step before it`);
+      }
+      const title = options.get('title')?.value?.trim();
+      if (!title) report(where('check'), `Checkpoint \`${id}\` has no title: expected \`title="<what holds once the step before it ran>"\`, as the attendee reads it`);
+      const until = options.get('until');
+      if (until && (!until.value || !STEP_ID.test(until.value))) report(where('until'), `Invalid \`until\`: expected the id of a later checkpoint, found \`${until.value ?? ''}\``);
+      const timeout = numberOption(options.get('timeout'), 'timeout', (n) => n > 0, 'a positive number of seconds', where, report);
+      const writes = writingCommand(node.value);
+      if (writes) report(at(codeLine + writes.line, 1), `Checkpoint \`${id}\` changes the environment (\`${writes.text}\`): a checkpoint only reads (a query, a status command), since \`workshop check\` runs it on an attendee's own environment`);
+      checkpoints.push({
+        id, title: title ?? '', lang, code: node.value,
+        ...(pg && { pg }),
+        ...(timeout !== undefined && { timeoutSeconds: timeout }),
+        ...(until?.value && STEP_ID.test(until.value) && { until: until.value }),
+        position: at(start.line, start.column), codeLine,
+      });
+      return;
+    }
+
     const stepOption = options.get('step');
     const norun = options.get('norun');
     if (stepOption) {
@@ -136,6 +170,7 @@ export function parseLab(markdown: string, file: string): LabDocument {
       }
       if (!STEP_ID.test(id)) report(where('step'), `Invalid step id \`${id}\`: expected lowercase letters, digits and dashes`);
       if (norun) report(where('norun'), `Step \`${id}\` is both runnable and \`norun\`: keep one`);
+      if (options.has('until')) report(where('until'), 'Option `until` applies to checkpoints only (`check=<id>`): a step runs once, where it stands');
       if (kind === 'lesson') report(where('step'), `Step \`${id}\` is in a lesson: runnable steps belong in the module's lab.md (or lab-<name>.md)`);
       if (!isShell && !PROGRAM_LANGUAGES.includes(lang)) {
         report(at(start.line, start.column), `Step \`${id}\` has language \`${lang || '(none)'}\`: expected one of ${[...SHELL_LANGUAGES, ...PROGRAM_LANGUAGES].join(', ')}`);
@@ -170,6 +205,7 @@ export function parseLab(markdown: string, file: string): LabDocument {
       });
       return;
     }
+    if (options.has('until')) report(where('until'), 'Option `until` applies to checkpoints only: add `check=<id>` or remove it');
     for (const stepOnly of ['terminal', 'background', 'interactive', 'timeout', 'exit', 'unchecked', ...STEP_END_OPTIONS]) {
       if (options.has(stepOnly)) report(where(stepOnly), `Option \`${stepOnly}\` applies to runnable steps only: add \`step=<id>\` or remove it`);
     }
@@ -180,13 +216,14 @@ export function parseLab(markdown: string, file: string): LabDocument {
     }
   });
 
-  checkSteps(steps, expectations, frontMatter?.majors ?? knownMajors(), report);
-  return { file: shown, ...(frontMatter && { frontMatter }), steps, expectations, files, problems };
+  checkSteps(steps, expectations, checkpoints, frontMatter?.majors ?? knownMajors(), report);
+  checkCheckpoints(checkpoints, steps, expectations, frontMatter?.majors ?? knownMajors(), report);
+  return { file: shown, ...(frontMatter && { frontMatter }), steps, expectations, checkpoints, files, problems };
 }
 
 // Cross-block rules: unique ids (variants only with disjoint `pg`), expectations naming a step placed
 // after it, every major of a checked step covered by an expectation, programs.
-function checkSteps(steps: Step[], expectations: Expectation[], labMajors: number[], report: (p: SourcePosition, m: string) => void) {
+function checkSteps(steps: Step[], expectations: Expectation[], checkpoints: Checkpoint[], labMajors: number[], report: (p: SourcePosition, m: string) => void) {
   const majors = knownMajors();
   const overlap = (a?: MajorRange, b?: MajorRange) => majors.find((m) => (!a || a.includes(m)) && (!b || b.includes(m)));
   steps.forEach((step, index) => {
@@ -226,16 +263,18 @@ function checkSteps(steps: Step[], expectations: Expectation[], labMajors: numbe
     }
   });
   expectations.forEach((expectation, index) => {
-    const targets = steps.filter((s) => s.id === expectation.step);
+    // An expectation shows the output of a step or of a checkpoint (they share one set of ids).
+    const targets: { pg?: MajorRange; position: SourcePosition }[] = [...steps, ...checkpoints].filter((s) => s.id === expectation.step);
+    const kindOf = checkpoints.some((c) => c.id === expectation.step) ? 'checkpoint' : 'step';
     if (targets.length === 0) {
-      report(expectation.position, `Expectation names no step: \`expect=${expectation.step}\` but no block has \`step=${expectation.step}\``);
+      report(expectation.position, `Expectation names no step: \`expect=${expectation.step}\` but no block has \`step=${expectation.step}\` (or \`check=${expectation.step}\`)`);
       return;
     }
     // The expected output follows the command it shows, as a reader sees it.
     const matching = targets.filter((s) => overlap(s.pg, expectation.pg) !== undefined);
     const before = matching.filter((s) => s.position.line < expectation.position.line);
     if (matching.length > 0 && before.length === 0) {
-      report(expectation.position, `Expectation for step \`${expectation.step}\` comes before its step (line ${matching[0]!.position.line}): place the \`expect=\` block after the step's block`);
+      report(expectation.position, `Expectation for ${kindOf} \`${expectation.step}\` comes before its ${kindOf} (line ${matching[0]!.position.line}): place the \`expect=\` block after the ${kindOf}'s block`);
     }
     for (const earlier of expectations.slice(0, index)) {
       if (earlier.step !== expectation.step) continue;
@@ -245,6 +284,66 @@ function checkSteps(steps: Step[], expectations: Expectation[], labMajors: numbe
       }
     }
   });
+}
+
+// Checkpoints: ids unique among steps and checkpoints, each after a step and with an expectation on
+// every major it applies to, `until` naming a later checkpoint, none right after a background step.
+function checkCheckpoints(checkpoints: Checkpoint[], steps: Step[], expectations: Expectation[], labMajors: number[], report: (p: SourcePosition, m: string) => void) {
+  const majors = knownMajors();
+  const overlap = (a?: MajorRange, b?: MajorRange) => majors.find((m) => (!a || a.includes(m)) && (!b || b.includes(m)));
+  checkpoints.forEach((checkpoint, index) => {
+    const step = steps.find((s) => s.id === checkpoint.id);
+    if (step) report(checkpoint.position, `Checkpoint id \`${checkpoint.id}\` is also a step's (line ${step.position.line}): steps and checkpoints share one set of ids, and \`expect=\` names one of them`);
+    for (const earlier of checkpoints.slice(0, index)) {
+      if (earlier.id !== checkpoint.id) continue;
+      const major = overlap(earlier.pg, checkpoint.pg);
+      if (major !== undefined) report(checkpoint.position, `Duplicate checkpoint id \`${checkpoint.id}\` (first at line ${earlier.position.line}): ids are unique, or variants carry \`pg=\` ranges that do not overlap (both apply to ${major})`);
+    }
+    const appliesTo = labMajors.filter((m) => !checkpoint.pg || checkpoint.pg.includes(m));
+    // The step a checkpoint checks is the last one before it on each major.
+    const after = new Map(appliesTo.map((m) => [m, steps.filter((s) => s.position.line < checkpoint.position.line && (!s.pg || s.pg.includes(m))).at(-1)]));
+    const none = appliesTo.filter((m) => !after.get(m));
+    if (none.length > 0) {
+      report(checkpoint.position, `Checkpoint \`${checkpoint.id}\` follows no step${none.length < appliesTo.length ? ` on PostgreSQL ${none.join(', ')}` : ''}: place it after the step whose result it checks`);
+    }
+    const background = [...new Set([...after.values()].filter((s) => s?.background))];
+    for (const s of background) {
+      report(checkpoint.position, `Checkpoint \`${checkpoint.id}\` follows background step \`${s!.id}\` (line ${s!.position.line}), whose result is not there yet: place it after the step that ends it (\`stops=${s!.id}\` or \`waits=${s!.id}\`)`);
+    }
+    const own = expectations.filter((e) => e.step === checkpoint.id && overlap(e.pg, checkpoint.pg) !== undefined);
+    const uncovered = appliesTo.filter((m) => !own.some((e) => !e.pg || e.pg.includes(m)));
+    if (uncovered.length > 0) {
+      report(checkpoint.position, own.length === 0
+        ? `Checkpoint \`${checkpoint.id}\` has no expectation: add an \`expect=${checkpoint.id}\` block after it with the output that says it holds`
+        : `Checkpoint \`${checkpoint.id}\` has an expectation (line ${own.map((e) => e.position.line).join(', ')}) but none for PostgreSQL ${uncovered.join(', ')}: add an \`expect=${checkpoint.id} pg=…\` block for ${uncovered.join(', ')}`);
+    }
+    if (checkpoint.until !== undefined) {
+      const later = checkpoints.find((c) => c.id === checkpoint.until && c.position.line > checkpoint.position.line);
+      if (!later) report(checkpoint.position, `Checkpoint \`${checkpoint.id}\` has \`until=${checkpoint.until}\`, but no later block has \`check=${checkpoint.until}\`: name the checkpoint whose step makes this one no longer true`);
+    }
+  });
+}
+
+// Commands a checkpoint must not run, since it runs on an attendee's own environment: compose and
+// docker verbs that start, stop or remove, Patroni's changing verbs and SQL that writes. A guard
+// against slips, not a proof: a checkpoint is reviewed as read-only.
+const WRITING_COMMANDS = [
+  /\bdocker\s+compose\s+(?:up|down|start|stop|restart|kill|rm|pause|unpause|create|run|cp)\b/,
+  /\bdocker\s+(?:start|stop|restart|kill|rm|pause|unpause|run|cp|network\s+(?:connect|disconnect))\b/,
+  /\bpatronictl\b[^\n|;]*\s(?:switchover|failover|restart|reinit|reload|pause|resume|edit-config|remove|flush)\b/,
+  /\b(?:insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(?:table|index|extension|database|role|user)|drop\s|alter\s|truncate\s|vacuum\b|checkpoint\b|reindex\b)/i,
+  /\b(?:pg_switch_wal|pg_promote|pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_create_physical_replication_slot|pg_drop_replication_slot|nextval|setval)\s*\(/i,
+];
+
+function writingCommand(code: string): { line: number; text: string } | undefined {
+  const lines = code.split('\n');
+  for (const [line, text] of lines.entries()) {
+    for (const pattern of WRITING_COMMANDS) {
+      const found = pattern.exec(text);
+      if (found) return { line, text: found[0].trim() };
+    }
+  }
+  return undefined;
 }
 
 function readFrontMatter(

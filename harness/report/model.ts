@@ -23,6 +23,27 @@ export const StepReport = z.object({
 });
 export type StepReport = z.infer<typeof StepReport>;
 
+// A checkpoint run by verify right after the step before it (`after`), as `workshop check` runs it.
+export const CheckpointReport = z.object({
+  id: z.string(),
+  title: z.string(),
+  source: z.string(),
+  // The step it ran after.
+  after: z.string(),
+  command: z.string(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  exitCode: z.number(),
+  timedOut: z.boolean(),
+  outcome: z.enum(['passed', 'failed']),
+  // Run at another checkpoint's place (verify runs them all at each): recorded only when it failed
+  // the lab there, as an earlier checkpoint that no longer holds or a later one that holds too early.
+  recheck: z.boolean().optional(),
+  expectation: z.object({ source: z.string(), ok: z.boolean(), diff: z.array(z.string()).optional() }).optional(),
+  output: z.string(),
+});
+export type CheckpointReport = z.infer<typeof CheckpointReport>;
+
 export const Measurement = z.object({
   name: z.string(),
   value: z.number(),
@@ -53,6 +74,10 @@ export const LabReport = z.object({
   steps: z.array(StepReport),
   // Applicable steps that never ran: a lab with any is failed.
   stepsNotRun: z.array(z.string()),
+  // Optional, so that reports written before checkpoints existed still read as schema 1.
+  checkpoints: z.array(CheckpointReport).optional(),
+  // Applicable checkpoints that never ran: a lab with any is failed.
+  checkpointsNotRun: z.array(z.string()).optional(),
   measurements: z.array(Measurement),
   series: z.array(Series),
   errors: z.array(z.string()),

@@ -3,13 +3,15 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { findLab } from '../lab/catalog.ts';
-import type { Expectation, LabDocument, Step } from '../lab/model.ts';
+import type { Checkpoint, Expectation, LabDocument, Step } from '../lab/model.ts';
 import { formatProblem } from '../lab/model.ts';
 import { PROGRAM_LANGUAGES } from '../lab/parse.ts';
 import { matchOutput } from '../expect/match.ts';
 import { Terminal, type CommandOutcome } from '../terminal/terminal.ts';
 import { compose, composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
-import type { LabReport, Measurement, Series, StepReport } from '../report/model.ts';
+import type { CheckpointReport, LabReport, Measurement, Series, StepReport } from '../report/model.ts';
+import { checkpointsFor, checkpointTarget, runCheckpoints, type CheckpointResult } from '../checkpoint/run.ts';
+import { expectedAt, standing, stepBefore } from '../checkpoint/standing.ts';
 import { emit, runContext, type RunContext } from './run-context.ts';
 import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
@@ -43,6 +45,11 @@ export class Lab {
   readonly workDir: string;
   // The applicable steps (each id's variant for this major), in document order.
   readonly steps: Step[];
+  // The applicable checkpoints, in document order; each runs right after the step before it.
+  readonly checkpoints: Checkpoint[];
+  private readonly checkpointsAfter = new Map<Step, Checkpoint[]>();
+  private readonly checkpointReports: CheckpointReport[] = [];
+  private readonly checked = new Set<Checkpoint>();
   private readonly terminals = new Map<string, Terminal>();
   private readonly done = new Set<string>();
   private readonly started = new Date();
@@ -74,6 +81,11 @@ export class Lab {
     this.passwords = { POSTGRES_PASSWORD: randomBytes(12).toString('base64url'), REPLICATION_PASSWORD: randomBytes(12).toString('base64url') };
     this.extraEnv = { PG_MAJOR: String(this.major), ...this.passwords, ...(this.project && composeEnv(this.project)), ...options.env };
     this.steps = document.steps.filter((step) => !step.pg || step.pg.includes(this.major));
+    this.checkpoints = checkpointsFor(document, this.major);
+    for (const checkpoint of this.checkpoints) {
+      const step = stepBefore(document, checkpoint, this.major);
+      if (step) this.checkpointsAfter.set(step, [...(this.checkpointsAfter.get(step) ?? []), checkpoint]);
+    }
   }
 
   get id(): string {
@@ -117,13 +129,77 @@ export class Lab {
     if (step.interactive) {
       const outcome = await terminal.startProgram(step.id, step.code, stepLimitSeconds(step));
       this.check(step, outcome);
+      await this.runCheckpointsAfter(step);
       return outcome;
     }
     const outcome = PROGRAM_LANGUAGES.includes(step.lang)
       ? await terminal.type(step.id, step.code, stepLimitSeconds(step), step.key)
       : await terminal.run(step.id, step.code, stepLimitSeconds(step), step.key);
     this.check(step, outcome);
+    await this.runCheckpointsAfter(step);
     return outcome;
+  }
+
+  // After a step that checkpoints follow on the page, every checkpoint of the lab runs as `workshop
+  // check` runs it, and where an attendee who stands here would be told they stand must be here:
+  // this step's checkpoints hold, the earlier ones still expected (no `until=` replaced them) hold,
+  // and no later checkpoint already holds with everything expected there (it could not tell where
+  // the attendee is). So every verify run proves the check at each of the page's checkpoints.
+  private async runCheckpointsAfter(step: Step): Promise<void> {
+    const mine = this.checkpointsAfter.get(step) ?? [];
+    if (mine.length === 0) return;
+    const results = await runCheckpoints(this.document, this.major, this.checkpoints, checkpointTarget(this.project), timeFactor());
+    for (const checkpoint of mine) {
+      this.checked.add(checkpoint);
+      this.recordCheckpoint(results[this.checkpoints.indexOf(checkpoint)]!, step, false);
+    }
+    const here = this.checkpoints.indexOf(mine.at(-1)!) + 1;
+    const expected = expectedAt(this.checkpoints, here);
+    // This step's own checkpoints first, then the earlier ones a later step undid.
+    const failing = [...expected.filter((i) => mine.includes(this.checkpoints[i]!)), ...expected].map((i) => results[i]!).find((r) => !r.ok);
+    if (failing) {
+      const recheck = !mine.includes(failing.checkpoint);
+      if (recheck) this.recordCheckpoint(failing, step, true);
+      this.failCheckpoint(failing, step, recheck);
+    }
+    const reached = standing(this.document, this.major, results, []).reached;
+    if (reached > here) {
+      const early = results[here]!;
+      this.recordCheckpoint(early, step, true);
+      const message = `Checkpoint \`${early.checkpoint.id}\` (${where(early.checkpoint)}) "${early.checkpoint.title}" already holds after step \`${step.id}\` (${where(step)}), before the step it follows has run: \`workshop check\` would tell an attendee who stands here that they are ${reached - here} checkpoint(s) further on. Make it check what its own step changes.\n  output:\n${indent(early.output)}`;
+      this.failed = true;
+      this.errors.push(message);
+      this.firstFailure ??= `checkpoint \`${early.checkpoint.id}\` (${where(early.checkpoint)})`;
+      throw new StepFailedError(message);
+    }
+  }
+
+  private recordCheckpoint(result: CheckpointResult, step: Step, recheck: boolean) {
+    const { checkpoint, expectation } = result;
+    this.checkpointReports.push({
+      id: checkpoint.id, title: checkpoint.title, source: where(checkpoint), after: step.id, command: checkpoint.code,
+      startedAt: result.startedAt, durationMs: result.durationMs, exitCode: result.exitCode, timedOut: result.timedOut,
+      outcome: result.ok ? 'passed' : 'failed', ...(recheck && { recheck }),
+      ...(expectation && { expectation: { source: `${expectation.position.file}:${expectation.codeLine}`, ok: result.diff === undefined, ...(result.diff && { diff: result.diff }) } }),
+      output: result.output.length > 20_000 ? `${result.output.slice(0, 20_000)}\n[… ${result.output.length - 20_000} more characters]` : result.output,
+    });
+    emit(this.context, { type: 'checkpoint', lab: this.id, checkpoint: checkpoint.id, title: checkpoint.title, at: new Date().toISOString(), outcome: result.ok ? 'passed' : 'failed', durationMs: result.durationMs, recheck });
+  }
+
+  private failCheckpoint(result: CheckpointResult, step: Step, recheck: boolean): never {
+    const { checkpoint, expectation } = result;
+    this.failed = true;
+    const command = checkpoint.code.replace(/\n/g, '\n  ');
+    const what = recheck
+      ? `no longer holds after step \`${step.id}\` (${where(step)}): \`workshop check\` would fail an attendee who stands here. If the page changes it on purpose, give it \`until=<id of the first checkpoint after that change>\``
+      : `does not hold after step \`${step.id}\` (${where(step)})`;
+    const seen = result.exitCode !== 0
+      ? `  exited with ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}, expected 0\n  output:\n${indent(result.output)}`
+      : `  diff against the expectation at ${expectation!.position.file}:${expectation!.codeLine} (- expected, + printed):\n${result.diff!.map((line) => `    ${line}`).join('\n')}`;
+    const message = `Checkpoint \`${checkpoint.id}\` (${where(checkpoint)}) "${checkpoint.title}" ${what}\n  command (run on its own in ${relativeToRepo(checkpointTarget(this.project).cwd) || '.'}):\n  ${command}\n${seen}`;
+    this.errors.push(message);
+    this.firstFailure ??= `checkpoint \`${checkpoint.id}\` (${where(checkpoint)})`;
+    throw new StepFailedError(message);
   }
 
   // Runs every remaining step up to and including `id` (all remaining steps without one).
@@ -259,7 +335,9 @@ export class Lab {
       }
     }
     const notRun = this.steps.filter((s) => !this.done.has(s.id)).map((s) => `${s.id} (${where(s)})`);
-    if (notRun.length > 0) this.failed = true;
+    // A checkpoint that never ran was never proved: the lab fails, like a step never run.
+    const checkpointsNotRun = this.checkpoints.filter((c) => !this.checked.has(c)).map((c) => `${c.id} (${where(c)})`);
+    if (notRun.length > 0 || checkpointsNotRun.length > 0) this.failed = true;
     let evidence: string | undefined;
     if (this.project) {
       if (this.failed) {
@@ -287,6 +365,8 @@ export class Lab {
       durationMs: Date.now() - this.started.getTime(),
       steps: this.stepReports,
       stepsNotRun: notRun,
+      checkpoints: this.checkpointReports,
+      checkpointsNotRun,
       measurements: this.measurements,
       series: this.seriesList,
       errors: this.errors,
@@ -299,6 +379,9 @@ export class Lab {
     // Steps skipped after a failed one are listed in the report; the failure itself was already thrown.
     if (notRun.length > 0 && !this.firstFailure) {
       throw new StepFailedError(`${this.document.file}: ${notRun.length} step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab.`);
+    }
+    if (checkpointsNotRun.length > 0 && !this.firstFailure) {
+      throw new StepFailedError(`${this.document.file}: ${checkpointsNotRun.length} checkpoint(s) that apply to PostgreSQL ${this.major} never ran: ${checkpointsNotRun.join(', ')}. Each runs after the step before it; that step was not run through lab.run().`);
     }
     return report;
   }
@@ -376,7 +459,7 @@ function stepLimitSeconds(step: Step): number | undefined {
   return step.timeoutSeconds === undefined ? undefined : budget(step.timeoutSeconds * 1000) / 1000;
 }
 
-function where(step: Step): string {
+function where(step: Step | Checkpoint): string {
   return `${step.position.file}:${step.position.line}`;
 }
 

@@ -37,6 +37,7 @@ export type RunEvent =
   | { type: 'step-end'; lab: string; step: string; at: string; exitCode: number; durationMs: number; outcome: 'passed' | 'failed'; timedOut: boolean }
   | { type: 'lab-start'; lab: string; at: string; project?: string }
   | { type: 'lab-end'; lab: string; at: string; status: string; report: string }
+  | { type: 'checkpoint'; lab: string; checkpoint: string; title: string; at: string; outcome: 'passed' | 'failed'; durationMs: number; recheck: boolean }
   | { type: 'note'; lab: string; at: string; text: string };
 
 // Appends one event for the CLI, which prints them as they come.

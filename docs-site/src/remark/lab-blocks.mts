@@ -18,6 +18,8 @@ export interface LabBlocksOptions {
 export const EXPECTED_CLASS = 'lab-expected';
 // The collapsed wrapper of a `file=` block.
 export const FILE_CLASS = 'lab-file';
+// The "Check your work" box around a checkpoint (`check=<id>`).
+export const CHECK_CLASS = 'lab-check';
 // The note that explains expected output's wildcards, once per page.
 export const WILDCARDS_CLASS = 'lab-wildcards';
 const DEFAULT_TERMINAL = 'main';
@@ -70,6 +72,10 @@ function repositoryFile(target: string, options: LabBlocksOptions, file: VFile, 
 interface PageState {
   terminals: Set<string>;
   steps: Map<string, number>;
+  // The ids of the page's checkpoints: their expected output is what the check looks for.
+  checks: Set<string>;
+  // The lab's id, as `npx workshop check <lab>` takes it.
+  lab: string;
   wildcardsExplained: boolean;
 }
 
@@ -89,10 +95,15 @@ function titleOf(block: LabBlock, page: PageState, inTabs: boolean): string | un
   const expect = options.get('expect');
   const norun = options.get('norun');
   const target = options.get('file');
-  if (typeof expect === 'string') {
+  const check = options.get('check');
+  if (typeof expect === 'string' && page.checks.has(expect)) {
+    parts.push('What the check looks for');
+  } else if (typeof expect === 'string') {
     // Variants in version tabs sit under their tab; a lone block names the step it belongs to.
     const number = page.steps.get(expect);
     parts.push(number && !inTabs ? `What you should see after step ${number}` : 'What you should see');
+  } else if (typeof check === 'string') {
+    parts.push('What is checked (read-only)');
   } else if (typeof step === 'string') {
     const terminal = typeof options.get('terminal') === 'string' ? (options.get('terminal') as string) : DEFAULT_TERMINAL;
     parts.push(`Step ${page.steps.get(step) ?? step}`);
@@ -130,12 +141,14 @@ function wildcardNote(): RootContent {
 // Rewrites the block's meta to what Docusaurus's CodeBlock reads: a title, and line numbers if asked.
 function present(block: LabBlock, page: PageState, inTabs: boolean): RootContent {
   const node: Code = structuredClone(block.node);
-  const title = titleOf(block, page, inTabs);
+  // A checkpoint is titled in words by its box; its code block says what it runs.
+  const title = block.options.has('title') && block.options.has('check') ? 'What is checked (read-only)' : titleOf(block, page, inTabs);
   const meta: string[] = [];
   if (title) meta.push(`title="${title.replaceAll('"', "'")}"`);
   if (block.options.has('showLineNumbers')) meta.push('showLineNumbers');
   node.meta = meta.length > 0 ? meta.join(' ') : null;
   if (block.options.has('expect')) return jsx('div', { className: EXPECTED_CLASS }, [node]);
+  if (block.options.has('check')) return checkBox(block, page, node);
   // A repository file is reference, not an instruction: one line until the reader opens it, so that
   // the page's first step stays on its first screen.
   const target = block.options.get('file');
@@ -145,18 +158,42 @@ function present(block: LabBlock, page: PageState, inTabs: boolean): RootContent
   return node;
 }
 
+// A checkpoint as the attendee meets it: "Check your work", what holds now, the command that checks
+// every checkpoint of the lab on their own environment, and the read-only command itself.
+function checkBox(block: LabBlock, page: PageState, node: Code): RootContent {
+  const title = block.options.get('title');
+  const text = (value: string) => ({ type: 'text', value }) as RootContent;
+  const command: Code = { type: 'code', lang: 'bash', meta: 'title="In a terminal, from the workshop\'s folder"', value: `npx workshop check ${page.lab}` };
+  return jsx('div', { className: CHECK_CLASS }, [
+    { type: 'paragraph', children: [{ type: 'strong', children: [text('Check your work')] }, text(typeof title === 'string' && title ? `: ${title}` : '')] } as RootContent,
+    { type: 'paragraph', children: [text('Run the check: it reads your environment, changes nothing, and says where you stand and which step to look at if something is off.')] } as RootContent,
+    command as RootContent,
+    node,
+  ]);
+}
+
+// The lab's id from its file, as the harness names it: the module's folder, `-<name>` for lab-<name>.md.
+function labIdOf(file: VFile): string {
+  const full = file.path ?? '';
+  const suffix = /^lab-([a-z0-9-]+)\.mdx?$/.exec(path.basename(full))?.[1];
+  const module = path.basename(path.dirname(full));
+  return suffix ? `${module}-${suffix}` : module;
+}
+
 function readBlock(node: RootContent, options: LabBlocksOptions, file: VFile): LabBlock | undefined {
   if (node.type !== 'code') return undefined;
   const parsed = parseInfoOptions(node.meta);
   // Meta that is not in the lab format (or malformed, which `workshop lint` reports) is left to Docusaurus.
-  if (!parsed || ![...parsed.keys()].some((key) => ['step', 'expect', 'norun', 'file', 'pg', ...VERSIONED_TOOLS].includes(key))) return undefined;
+  if (!parsed || ![...parsed.keys()].some((key) => ['step', 'check', 'expect', 'norun', 'file', 'pg', ...VERSIONED_TOOLS].includes(key))) return undefined;
   const target = parsed.get('file');
   if (target !== undefined) node.value = repositoryFile(typeof target === 'string' ? target : '', options, file, node);
   const step = parsed.get('step');
   const expect = parsed.get('expect');
+  const check = parsed.get('check');
   const block: LabBlock = { node, options: parsed };
   if (typeof expect === 'string') block.variantKey = `expect:${expect}`;
   else if (typeof step === 'string') block.variantKey = `step:${step}`;
+  else if (typeof check === 'string') block.variantKey = `check:${check}`;
   const pg = parsed.get('pg');
   if (typeof pg === 'string') {
     const majors = majorsInRange(pg, options.matrix.majors);
@@ -203,9 +240,11 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
   return (tree: Root, file: VFile) => {
     const majors = labMajors(file, options.matrix);
     const terminals = new Set<string>();
-    const page: PageState = { terminals, steps: new Map(), wildcardsExplained: false };
+    const page: PageState = { terminals, steps: new Map(), checks: new Set(), lab: labIdOf(file), wildcardsExplained: false };
     visit(tree, 'code', (node: Code) => {
       const parsed = node.meta ? parseInfoOptions(node.meta) : undefined;
+      const check = parsed?.get('check');
+      if (typeof check === 'string') page.checks.add(check);
       if (parsed?.has('step')) {
         const terminal = parsed.get('terminal');
         terminals.add(typeof terminal === 'string' ? terminal : DEFAULT_TERMINAL);
