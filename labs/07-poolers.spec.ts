@@ -2,9 +2,9 @@
 // PgBouncer measured from its admin console, from PostgreSQL, and from a client writing through it.
 import { expect, test } from 'vitest';
 import {
-  keepLedger, leaderOf, readWriterLedger,
+  checkWriterLedger, keepLedger, leaderOf, parseWriterVerdict, verdictDiffers,
   connect, parsePgbenchLoad, queryValue, tpsSeries, useLab, writesPerSecond,
-  type WriterResult,
+  type LedgerCheck, type WriterResult,
 } from '../harness/index.ts';
 import type pg from 'pg';
 
@@ -19,8 +19,6 @@ const CLIENTS = 1000;
 const TRANSACTION_S = 0.02;
 // The application's role created by the lab (step app-role).
 const APP_ROLE = 'app';
-// Where the image's `writer` keeps its ledger in the client container (environments/image/README.md).
-const WRITER_LEDGER = '/tmp/writer/ledger';
 
 let password: string;
 
@@ -101,9 +99,15 @@ function printedPool(output: string): Record<string, string> {
   return Object.fromEntries(header.map((name, i) => [name, row[i] ?? '']));
 }
 
-// The attendee's writer ledger (step writer-start), read from the client container after `writer stop`.
-async function writerLedger(): Promise<WriterResult> {
-  return readWriterLedger(await lab.exec('client', ['cat', WRITER_LEDGER]), `client:${WRITER_LEDGER}`);
+// Runs a verdict step of the page (writer status until a second timeline, stop, check), then reads the
+// same ledger and checks the printed verdict against it and against the primary behind HAProxy.
+async function writerVerdict(step: string): Promise<{ output: string; result: WriterResult; ledger: LedgerCheck }> {
+  const { output } = await lab.run(step);
+  const { run, result } = await lab.writerLedger('client');
+  await using primary = await lab.connect('haproxy', 5000);
+  const ledger = await checkWriterLedger(primary, run, result);
+  expect(verdictDiffers(parseWriterVerdict(output), result, ledger)).toBeUndefined();
+  return { output, result, ledger };
 }
 
 test('the platform starts; the leader is the node Patroni names', async () => {
@@ -225,13 +229,13 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   await lab.run('writer-start');
   const switchedAt = Date.now();
   await lab.run('switchover');
-  await lab.run('writer-check-switchover');
-  let result = await writerLedger();
+  let { result, ledger } = await writerVerdict('writer-check-switchover');
   keepLedger(lab.workDir, 'switchover', result);
   let load = parsePgbenchLoad((await lab.wait('load-switchover')).output);
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes of the writer through PgBouncer across patronictl switchover (its ledger)');
   lab.measure('switchover.writer_errors', result.failedAttempts, 'errors', 'failed connects and inserts of the writer through PgBouncer');
   lab.measure('switchover.in_doubt_writes', result.inDoubt.length, 'writes', 'connection lost during the insert');
+  lab.measure('switchover.lost_writes', ledger.lost.length, 'writes', 'acknowledged through PgBouncer, absent on the new leader');
   lab.measure('switchover.pgbench_restarts', load.restarts.length, 'restarts', 'pgbench runs (4 clients through PgBouncer) aborted and started again');
   lab.series({ ...writesPerSecond(result, [{ at: switchedAt, label: 'patronictl switchover' }]), name: 'switchover.writer.acknowledged_per_second' });
   lab.series(tpsSeries(load, 'switchover.pgbench_tps', [{ at: switchedAt, label: 'patronictl switchover' }]));
@@ -239,6 +243,7 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   expect(load.restarts.length + result.failedAttempts).toBeGreaterThan(0);
   // Two servers acknowledged the writes: the old leader and the new one.
   expect(result.timelines.length).toBe(2);
+  expect(ledger.lost).toEqual([]);
 
   // Inside PAUSE/RESUME.
   await lab.run('load-paused');
@@ -253,8 +258,8 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   }
   await lab.run('paused-pools');
   const resumedAt = Date.parse((await lab.run('resume')).endedAt);
-  const checked = (await lab.run('writer-check-paused')).output;
-  result = await writerLedger();
+  const paused = await writerVerdict('writer-check-paused');
+  ({ result, ledger } = paused);
   keepLedger(lab.workDir, 'switchover-paused', result);
   load = parsePgbenchLoad((await lab.wait('load-paused')).output);
   lab.measure('paused_switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes of the writer through PgBouncer across PAUSE, switchover, RESUME (its ledger)');
@@ -266,9 +271,10 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   lab.series(tpsSeries(load, 'paused_switchover.pgbench_tps', [{ at: pausedAt, label: 'PAUSE' }, { at: resumedAt, label: 'RESUME' }]));
   // Queued, not failed: the writer's connection saw no error (as the page printed, and in its ledger)
   // and pgbench never restarted.
-  expect(printedCount(checked, 'errors', 'writer-check-paused')).toBe(0);
+  expect(printedCount(paused.output, 'errors', 'writer-check-paused')).toBe(0);
   expect(result.failedAttempts).toBe(0);
   expect(result.inDoubt).toEqual([]);
+  expect(ledger.lost).toEqual([]);
   expect(load.restarts).toEqual([]);
   // The writes stopped for the pause: the gap is most of it.
   expect(result.maxGapSeconds).toBeGreaterThan(1);
