@@ -1,12 +1,10 @@
 // Executable spec of curriculum/08-routing/lab.md: the steps in order, and what the page claims about
 // routing, checked through HAProxy's published ports and statistics, and measured with the writer probe.
 import { expect, test } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import {
-  checkLedger, connect, prepareWrites, useLab, Writer, writesPerSecond, WRITES_TABLE,
-  type WriterResult,
+  checkWriterLedger, connect, keepLedger, parseWriterVerdict, useLab, verdictDiffers, writesPerSecond,
 } from '../harness/index.ts';
 
 const lab = useLab('08-routing');
@@ -15,10 +13,8 @@ const cluster = lab.patroni();
 // The check timing of the two primary listeners (environments/config/haproxy.cfg).
 const FAST = { listener: 'primary', port: 5000, interS: 1, fall: 2, rise: 1 };
 const SLOW = { listener: 'primary_slow', port: 5003, interS: 3, fall: 3, rise: 2 };
-// Writes flowing before the freeze: the writer's ledger must have a baseline.
-const WRITES_BEFORE = 20;
-// After both listeners route to the new leader, writes must have resumed for this long.
-const WRITES_AFTER_MS = 2000;
+// The page's two writers: through 5000 with the default ledger, through 5003 with WRITER_DIR.
+const LEDGERS = { [FAST.listener]: '/tmp/writer', [SLOW.listener]: '/tmp/writer-slow' };
 
 let password = '';
 // inet_server_addr() of each node, from `getent hosts` in the roles step.
@@ -75,11 +71,6 @@ function backgroundOutput(terminal: string, id: string): string {
   }
 }
 
-// Keeps the writer's own record of the failover beside the report.
-function keepLedger(name: string, result: WriterResult, events: Record<string, number>): void {
-  const { acknowledged, ...rest } = result;
-  writeFileSync(path.join(lab.workDir, `writer-${name}.json`), `${JSON.stringify({ events, acknowledgedCount: acknowledged.length, ...rest }, null, 2)}\n`);
-}
 
 test('each listener routes by the Patroni REST check it asks', async () => {
   await lab.run('up');
@@ -162,31 +153,15 @@ test('libpq multi-host strings pick the server by target_session_attrs', async (
 test('on a frozen leader, fast checks with shutdown-sessions close held sessions and route writes sooner than slow checks', async () => {
   const old = leader;
   const oldAddress = addressOf.get(old)!;
-  // Each writer probe writes its ledger into a database of its own: ids start at 1 in both.
-  await using setup = await throughHaproxy(FAST.port);
-  const databases = { [FAST.listener]: 'postgres', [SLOW.listener]: 'writes_slow' };
-  await setup.query(`create database ${databases[SLOW.listener]}`);
-  for (const database of Object.values(databases)) {
-    await using client = await connect(await lab.address('haproxy', FAST.port), { password, database });
-    await prepareWrites(client);
-    await client.query(`truncate ${WRITES_TABLE}`);
-  }
-
   await lab.run('held');
   await lab.run('held-slow');
   await lab.run('reconnect');
-  // The three clients are connected once each has printed a line.
+  // The page: "Wait until each of the three terminals shows a first line."
   await lab.poll('the held, held-slow and reconnect steps to print their first line',
     () => [backgroundOutput('held', 'held'), backgroundOutput('held-slow', 'held-slow'), backgroundOutput('reconnect', 'reconnect')],
     (outputs) => outputs.every((o) => o.includes('\n')), { timeoutMs: 30_000 });
 
-  // Two writer probes, one per primary listener.
-  const writers = await Promise.all([FAST, SLOW].map(async ({ port, listener }) => {
-    const address = await lab.address('haproxy', port);
-    return new Writer({ connect: () => connect(address, { password, database: databases[listener] }), intervalMs: 20 });
-  }));
-  writers.forEach((w) => w.start());
-  await lab.poll('both writer probes to have acknowledged writes', () => writers.map((w) => w.acknowledgedCount), (n) => n.every((c) => c >= WRITES_BEFORE), { timeoutMs: 30_000 });
+  await lab.run('writers-start');
 
   // Sessions held by the spec through each listener, on the old leader.
   const heldFast = await throughHaproxy(FAST.port);
@@ -222,17 +197,27 @@ test('on a frozen leader, fast checks with shutdown-sessions close held sessions
   expect(leader).not.toBe(old);
   expect((await others.leader())?.name).toBe(leader);
 
-  // Both writers resume on the new leader, then stop.
-  await lab.poll('both writers to acknowledge writes on the new leader', () => writers.map((w) => w.lastAcknowledgedAt ?? 0),
-    (at) => at.every((t) => t > marks[`${SLOW.listener}.up`]! + WRITES_AFTER_MS), { timeoutMs: 60_000, intervalMs: 200 });
-  const [fast, slow] = await Promise.all(writers.map((w) => w.stop())) as [WriterResult, WriterResult];
-  const lost: number[] = [];
-  for (const [{ listener }, result] of [[FAST, fast], [SLOW, slow]] as const) {
-    await using client = await connect(await lab.address('haproxy', FAST.port), { password, database: databases[listener] });
-    lost.push(...(await checkLedger(client, result)).lost);
-  }
-  keepLedger('fast', fast, { frozenAt, promotedAt, ...marks });
-  keepLedger('slow', slow, { frozenAt, promotedAt, ...marks });
+  const { output: log } = await lab.run('haproxy-log');
+  expect(log).toContain(`Server primary/${old} is DOWN`);
+  expect(log).toContain(`Server primary_slow/${old} is DOWN`);
+  expect(log).toContain(`Server primary_slow/${leader} is UP`);
+  expect(log).toContain(`Server primary/${leader} is UP`);
+
+  // The page's writers: stopped once each wrote on the new leader, their verdicts printed; the spec
+  // reads the same two ledgers and checks each verdict against them and the new primary.
+  await lab.run('writers-stop');
+  const [fastPrinted, slowPrinted] = (await lab.run('writers-verdict')).output.split('through 5003:').map(parseWriterVerdict) as [Map<string, string>, Map<string, string>];
+  const ledgers = await Promise.all([FAST, SLOW].map(async ({ listener }, i) => {
+    const { run, result } = await lab.writerLedger('client', LEDGERS[listener]!);
+    await using client = await throughHaproxy(FAST.port);
+    const check = await checkWriterLedger(client, run, result);
+    expect(verdictDiffers(i === 0 ? fastPrinted : slowPrinted, result, check), `the verdict through ${listener}`).toBeUndefined();
+    return { result, check };
+  }));
+  const [fast, slow] = [ledgers[0]!.result, ledgers[1]!.result];
+  const lost = ledgers.flatMap((l) => l.check.lost);
+  keepLedger(lab.workDir, 'fast', fast, { frozenAt, promotedAt, ...marks });
+  keepLedger(lab.workDir, 'slow', slow, { frozenAt, promotedAt, ...marks });
 
   const since = (at: number) => (at - frozenAt) / 1000;
   for (const { listener } of [FAST, SLOW]) {
@@ -241,8 +226,8 @@ test('on a frozen leader, fast checks with shutdown-sessions close held sessions
     lab.measure(`${listener}.up_after_leader_s`, (marks[`${listener}.up`]! - promotedAt) / 1000, 's', `new leader in Patroni's GET /cluster until HAProxy marked it UP behind ${listener}`);
   }
   lab.measure('failover.time_to_new_leader_s', since(promotedAt), 's', 'freeze of the leader (docker compose pause) until a new leader in GET /cluster (polled every 200 ms)');
-  lab.measure('primary.write_gap_s', fast.maxGapSeconds, 's', 'writer probe through 5000 (inter 1s fall 2 rise 1, shutdown-sessions): largest interval between acknowledged writes');
-  lab.measure('primary_slow.write_gap_s', slow.maxGapSeconds, 's', 'writer probe through 5003 (inter 3s fall 3 rise 2, no shutdown-sessions): largest interval between acknowledged writes');
+  lab.measure('primary.write_gap_s', fast.maxGapSeconds, 's', 'the page\'s writer through 5000 (inter 1s fall 2 rise 1, shutdown-sessions): largest interval between acknowledged writes');
+  lab.measure('primary_slow.write_gap_s', slow.maxGapSeconds, 's', 'the page\'s writer through 5003 (inter 3s fall 3 rise 2, no shutdown-sessions): largest interval between acknowledged writes');
   lab.measure('failover.lost_writes', lost.length, 'writes', 'acknowledged through either listener, absent on the new leader');
   lab.measure('failover.in_doubt_writes', fast.inDoubt.length + slow.inDoubt.length, 'writes', 'connection lost during an insert, through either listener');
   lab.series({ ...writesPerSecond(fast, [{ at: frozenAt, label: `leader ${old} frozen` }, { at: promotedAt, label: `new leader ${leader}` }]), name: 'primary.writer.acknowledged_per_second' });
@@ -282,12 +267,6 @@ test('on a frozen leader, fast checks with shutdown-sessions close held sessions
   expect(row('primary_slow', old)?.[3]).toBe('DOWN');
   expect(Number(row('primary_slow', old)?.[2])).toBeGreaterThanOrEqual(2);
   expect(row('primary', leader)?.[3]).toBe('UP');
-
-  const { output: log } = await lab.run('haproxy-log');
-  expect(log).toContain(`Server primary/${old} is DOWN`);
-  expect(log).toContain(`Server primary_slow/${old} is DOWN`);
-  expect(log).toContain(`Server primary_slow/${leader} is UP`);
-  expect(log).toContain(`Server primary/${leader} is UP`);
 
   // The client that kept one connection stopped with the lost connection; every answer it got was
   // the old leader's.

@@ -5,142 +5,37 @@
 // (`/<repository>/`). Builds into test/.work/ first (SITE_TEST_NO_BUILD=1 reuses earlier builds).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import os from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import YAML from 'yaml';
+import {
+  BUILD_TIMEOUT_MS, PAGE_TIMEOUT_MS, PROJECT_BASE_URL, buildDir, curriculumModules, ensureBuild, fixtureRunReports, launchBrowser,
+  openPage, pollUntil, projectBuildDir, screenshots, serve, sitemapRoutes as routesOf,
+} from './support/site.mjs';
 
-const siteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(siteDir, '..');
-const buildDir = path.join(siteDir, 'test/.work/build');
-// A GitHub project site: https://<owner>.github.io/<repository>/.
-const PROJECT_BASE_URL = '/postgres-platform-workshop/';
-const projectBuildDir = path.join(siteDir, 'test/.work/build-project');
-const fixtureReports = path.join(siteDir, 'test/fixtures/reports');
-const screenshots = path.join(siteDir, 'test/screenshots');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-// The flags that run Debian's Chromium headless as root on a CI machine without network.
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const BUILD_TIMEOUT_MS = 15 * 60_000;
-const PAGE_TIMEOUT_MS = 60_000;
+const fixtures = fixtureRunReports();
 
-function run(command, args, options) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; });
-    child.stderr.on('data', (chunk) => { output += chunk; });
-    const timer = setTimeout(() => child.kill('SIGTERM'), BUILD_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(output);
-      else reject(new Error(`Command failed with ${signal ?? `exit code ${code}`}: ${command} ${args.join(' ')}\n${output}`));
-    });
-  });
-}
-
-// Reads `read()` every 100 ms until `done(value)`; past the deadline, fails with the last value seen.
-async function pollUntil(what, read, done, timeoutMs = PAGE_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs / 1000} s; last seen ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-// Builds the site with the fixture reports into `outDir`, served under `baseUrl`; skipped with SITE_TEST_NO_BUILD=1 when built.
-async function buildSite(outDir, baseUrl) {
-  if (process.env.SITE_TEST_NO_BUILD === '1' && existsSync(path.join(outDir, 'index.html'))) return;
-  const started = Date.now();
-  await run(process.execPath, [path.join(siteDir, 'node_modules/@docusaurus/core/bin/docusaurus.mjs'), 'build', '--out-dir', outDir], {
-    cwd: siteDir, env: { ...process.env, WORKSHOP_REPORTS_DIR: fixtureReports, SITE_BASE_URL: baseUrl },
-  });
-  console.log(`# site built under ${baseUrl} with the fixture reports in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-}
-
-// A static server for the build, as GitHub Pages serves it under `base`: `/x/` is x/index.html, and
-// nothing outside `base` exists (a link or asset that forgets the baseUrl gets a 404).
-function serve(root, base = '/') {
-  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml',
-    '.json': 'application/json', '.xml': 'application/xml', '.png': 'image/png', '.woff2': 'font/woff2', '.txt': 'text/plain' };
-  const server = createServer((request, response) => {
-    const pathname = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
-    const inside = pathname.startsWith(base) ? path.join(root, path.normalize(pathname.slice(base.length - 1))) : undefined;
-    const file = inside && [inside, path.join(inside, 'index.html'), `${inside}.html`]
-      .find((candidate) => candidate.startsWith(root) && existsSync(candidate) && statSync(candidate).isFile());
-    if (!file) {
-      response.writeHead(404, { 'content-type': types['.html'] });
-      createReadStream(path.join(root, '404.html')).pipe(response);
-      return;
-    }
-    response.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(response);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-// The curriculum's modules as the sidebar should show them: `NN · <lesson title>`.
-function curriculumModules() {
-  const dir = path.join(repoRoot, 'curriculum');
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && /^\d+-/.test(entry.name) && existsSync(path.join(dir, entry.name, 'index.md')))
-    .map((entry) => {
-      const text = readFileSync(path.join(dir, entry.name, 'index.md'), 'utf8');
-      const front = YAML.parse(/^---\n([\s\S]*?)\n---/.exec(text)?.[1] ?? '') ?? {};
-      return { folder: entry.name, label: `${entry.name.split('-')[0]} · ${front.title}`, hasLab: existsSync(path.join(dir, entry.name, 'lab.md')) };
-    });
-}
-
-const fixtures = readdirSync(fixtureReports).filter((name) => name.endsWith('.json'))
-  .map((name) => JSON.parse(readFileSync(path.join(fixtureReports, name), 'utf8')))
-  .sort((a, b) => a.major - b.major);
-
-// One Chromium and one server per build; `open` collects what went wrong on a page.
+// One Chromium and one server per build, built afresh for this run (unless SITE_TEST_NO_BUILD=1);
+// `open` collects what went wrong on a page.
 function siteInChromium(dir, base) {
   const site = { origin: undefined, base };
   let server;
-  let context;
-  let userDataDir;
+  let browser;
 
   before(async () => {
-    await buildSite(dir, base);
+    console.log(`# site ${await ensureBuild({ outDir: dir, baseUrl: base, fresh: true })}`);
     server = await serve(dir, base);
     site.origin = `http://127.0.0.1:${server.address().port}`;
-    userDataDir = mkdtempSync(path.join(os.tmpdir(), 'site-test-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 },
-    });
     // Nothing may leave the machine: the site must work offline.
-    await context.route((url) => url.origin !== site.origin, (route) => route.abort('blockedbyclient'));
+    browser = await launchBrowser(site.origin);
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   // Opens a route (relative to the baseUrl) and collects console errors, uncaught errors, failed requests.
-  site.open = async (route) => {
-    const page = await context.newPage();
-    const problems = [];
-    page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
-    page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
-    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
-    page.on('response', (response) => { if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`); });
-    await page.goto(`${site.origin}${base}${route.replace(/^\//, '')}`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
-    // Clicks and typing before React has hydrated the page would be lost; Docusaurus marks that moment.
-    await page.locator('html[data-has-hydrated="true"]').waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
-    return { page, problems };
-  };
+  site.open = (route) => openPage(browser.context, `${site.origin}${base}${route.replace(/^\//, '')}`);
   return site;
 }
 
@@ -156,12 +51,7 @@ async function loadCompletely(site, route) {
 
 // The routes of sitemap.xml, relative to the baseUrl.
 function sitemapRoutes(dir, base) {
-  const sitemap = readFileSync(path.join(dir, 'sitemap.xml'), 'utf8');
-  return [...sitemap.matchAll(/<loc>([^<]+)<\/loc>/g)].map((match) => {
-    const pathname = new URL(match[1]).pathname;
-    assert.ok(pathname.startsWith(base), `sitemap.xml: ${pathname} is outside the baseUrl ${base}`);
-    return `/${pathname.slice(base.length)}`;
-  });
+  return routesOf(readFileSync(path.join(dir, 'sitemap.xml'), 'utf8'), base);
 }
 
 // Types `pg_rewind` into the navbar's search and opens the first result that is module 05's.
@@ -255,23 +145,38 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     const versions = fixtures.map((report) => report.versions.postgres);
     const headline = `Verified on PostgreSQL ${versions.slice(0, -1).join(', ')} and ${versions.at(-1)}`;
     assert.match(await panel.locator('p').first().innerText(), new RegExp(`^.?\\s*${headline.replaceAll('.', '\\.')} on \\d+ \\w+ \\d{4}`));
-    const lab = (report) => report.labs.find((entry) => entry.file === 'curriculum/01-architecture/lab.md');
+    const lab = (report, file) => report.labs.find((entry) => entry.file === file);
     const durations = await panel.locator('td[data-duration-ms]').evaluateAll((cells) => cells.map((cell) => Number(cell.dataset.durationMs)));
-    assert.deepEqual(durations, fixtures.map((report) => lab(report).durationMs));
-    const gapRow = panel.locator('tr', { hasText: 'fixture.write_gap_s' });
-    assert.deepEqual(await gapRow.locator('td').allInnerTexts(), fixtures.map((report) => `${lab(report).measurements.find((m) => m.name === 'fixture.write_gap_s').value} s`));
-    const chart = panel.locator('[data-series="fixture.tps"]');
-    // SVG paths of straight lines have no area, which Playwright calls hidden: wait for them to exist.
-    await chart.locator('svg path').first().waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
-    assert.ok(await chart.locator('svg path').count() >= fixtures.length, 'one line per major');
-    const labels = await chart.locator('svg text').allTextContents();
-    for (const report of fixtures) assert.ok(labels.some((text) => text.startsWith(`PostgreSQL ${report.versions.postgres}`)), `no panel for ${report.versions.postgres} in ${labels.join(' | ')}`);
-    assert.ok(labels.some((text) => text.startsWith('leader killed')), `the kill is marked: ${labels.join(' | ')}`);
+    assert.deepEqual(durations, fixtures.map((report) => lab(report, 'curriculum/01-architecture/lab.md').durationMs));
+    // A measurement's row: its label in words (labs/01-architecture.labels.yaml), the value and unit per version.
+    const walRow = panel.locator('tr[data-measurement="wal.bytes_per_single_row_insert"]');
+    assert.equal((await walRow.locator('th').innerText()).trim(), 'WAL written by one single-row insert and its commit');
+    const bytes = (report) => lab(report, 'curriculum/01-architecture/lab.md').measurements.find((m) => m.name === 'wal.bytes_per_single_row_insert').value;
+    assert.deepEqual(await walRow.locator('td').allInnerTexts(), fixtures.map((report) => `${new Intl.NumberFormat('en-US').format(bytes(report))} bytes`));
     assert.deepEqual(problems, []);
     mkdirSync(screenshots, { recursive: true });
     await page.setViewportSize({ width: 1280, height: 1500 });
     await page.screenshot({ path: path.join(screenshots, 'lab-01-architecture.png') });
     await page.close();
+
+    // The failure lab's details: the write gap per version, and its throughput plot (no figure block places it).
+    const failure = await open('/05-failure/lab/');
+    const details = failure.page.locator('#verification-details');
+    const gapRow = details.locator('tr[data-measurement="failover.write_gap_s"]');
+    assert.equal((await gapRow.locator('th').innerText()).trim(), 'longest pause between acknowledged writes');
+    assert.deepEqual(await gapRow.locator('td').allInnerTexts(),
+      fixtures.map((report) => `${lab(report, 'curriculum/05-failure/lab.md').measurements.find((m) => m.name === 'failover.write_gap_s').value} s`));
+    const chart = details.locator('[data-series="pgbench.tps"]');
+    // SVG paths of straight lines have no area, which Playwright calls hidden: wait for them to exist.
+    await chart.locator('svg path').first().waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
+    assert.ok(await chart.locator('svg path').count() >= fixtures.length, 'one line per major');
+    assert.equal((await details.locator('figure:has([data-series="pgbench.tps"]) > figcaption').innerText()).trim(),
+      'pgbench transactions per second (transactions/s), per PostgreSQL version');
+    const labels = await chart.locator('svg text').allTextContents();
+    for (const report of fixtures) assert.ok(labels.some((text) => text.startsWith(`PostgreSQL ${report.versions.postgres}`)), `no panel for ${report.versions.postgres} in ${labels.join(' | ')}`);
+    assert.ok(labels.some((text) => text.startsWith('leader killed')), `the kill is marked: ${labels.join(' | ')}`);
+    assert.deepEqual(failure.problems, []);
+    await failure.page.close();
   });
 
   test('a lab that no report covers says plainly that it is not verified', async () => {
@@ -300,8 +205,8 @@ describe('the site under a non-root baseUrl, as GitHub Pages serves a project si
 
   test('the landing page, a lesson and a lab load with every asset and link under the baseUrl', async () => {
     const routes = sitemapRoutes(projectBuildDir, PROJECT_BASE_URL);
-    // Every page shares the same asset paths: these three cover the landing page, lessons (Mermaid) and labs (panels, plots).
-    const sample = ['/', '/01-architecture/', '/01-architecture/lab/'];
+    // Every page shares the same asset paths: these cover the landing page, lessons (Mermaid) and labs (panels, plots).
+    const sample = ['/', '/01-architecture/', '/01-architecture/lab/', '/05-failure/lab/'];
     for (const route of sample) assert.ok(routes.includes(route), `${route} is not in sitemap.xml: ${routes.join(', ')}`);
     const failures = [];
     for (const route of sample) {

@@ -6,10 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  BUILD_TIMEOUT_MS, PAGE_TIMEOUT_MS, buildDir, ensureBuild, fixtureReports, launchBrowser, repoRoot, screenshots, serve, sitemapRoutes,
+  BUILD_TIMEOUT_MS, PAGE_TIMEOUT_MS, buildDir, ensureBuild, fixtureRunReports, labRoutes, launchBrowser, openPage, screenshots, serve, sitemapRoutes,
 } from './support/site.mjs';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -17,17 +17,7 @@ const FIRST_SCREEN = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 const PATRONI_LAB = '/06-patroni/lab/';
 
-// Every lab page of the curriculum: curriculum/<module>/lab.md and lab-<name>.md.
-function labRoutes() {
-  const dir = path.join(repoRoot, 'curriculum');
-  return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && /^\d+-/.test(entry.name))
-    .flatMap((entry) => readdirSync(path.join(dir, entry.name)).filter((name) => /^lab(-[\w-]+)?\.md$/.test(name))
-      .map((name) => `/${entry.name}/${name.replace(/\.md$/, '')}/`));
-}
-
-const fixtures = readdirSync(fixtureReports).filter((name) => name.endsWith('.json'))
-  .map((name) => JSON.parse(readFileSync(path.join(fixtureReports, name), 'utf8')))
-  .sort((a, b) => a.major - b.major);
+const fixtures = fixtureRunReports();
 
 // WCAG contrast of two CSS colours (rgb()/rgba()/#rrggbb), run in the page where computed styles are known.
 function contrastInPage(pairs) {
@@ -79,13 +69,7 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
   });
 
   async function open(route, { viewport = FIRST_SCREEN, colorScheme = 'light' } = {}) {
-    const page = await browser.context.newPage();
-    await page.setViewportSize(viewport);
-    await page.emulateMedia({ colorScheme });
-    await page.goto(`${origin}${route}`, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
-    // React replaces the server-rendered code blocks when it hydrates; Docusaurus marks <html> once it has.
-    await page.locator('html[data-has-hydrated="true"]').waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
-    return page;
+    return (await openPage(browser.context, `${origin}${route}`, { viewport, colorScheme })).page;
   }
 
   // The code block of a lab's first step: its title reads "Step 1".
@@ -98,7 +82,7 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
     const routes = sitemapRoutes(readFileSync(path.join(buildDir, 'sitemap.xml'), 'utf8'));
     assert.ok(routes.length >= 10, `expected the site's pages in sitemap.xml, found ${routes.join(', ')}`);
     const labs = new Set(labRoutes());
-    survey = { routes, firstSteps: new Map(), overflowing: [], violations: [] };
+    survey = { routes, firstSteps: new Map(), overflowing: [], violations: [], unworded: [], worded: 0 };
     // One page at a time: with three at once, first steps of some pages were intermittently reported not visible.
     for (const route of routes) await surveyPage(route, labs);
     return survey;
@@ -111,6 +95,13 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
       const step = firstStep(page);
       const visible = await step.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
       survey.firstSteps.set(route, visible ? await step.boundingBox() : undefined);
+      // Each measurement's row header and each plot's caption: words, never the report's name.
+      const figures = await page.evaluate(() => [
+        ...[...document.querySelectorAll('tr[data-measurement]')].map((row) => ({ name: row.dataset.measurement, words: row.querySelector('th')?.innerText.trim() ?? '' })),
+        ...[...document.querySelectorAll('[data-series]')].map((chart) => ({ name: chart.dataset.series, words: chart.closest('figure')?.querySelector('figcaption')?.innerText.trim() ?? '' })),
+      ]);
+      survey.worded += figures.length;
+      survey.unworded.push(...figures.filter(({ name, words }) => !words || words.includes(name)).map(({ name, words }) => `${route}: ${name} reads "${words}"`));
     }
     const wide = await page.locator('pre').evaluateAll((blocks) => blocks
       .filter((block) => block.scrollWidth > block.clientWidth + 1)
@@ -132,6 +123,13 @@ describe('the site as a reader uses it', { timeout: BUILD_TIMEOUT_MS + 10 * 60_0
       return box.y + 64 > FIRST_SCREEN.height ? [`${route}: the first step's block starts at y=${box.y.toFixed(0)}`] : [];
     });
     assert.deepEqual(late, [], late.join('\n'));
+  });
+
+  test('every measurement and plot on the lab pages reads as words, not as the report\'s name', async () => {
+    const { unworded, worded } = await surveyPages();
+    const reported = fixtures.flatMap((report) => report.labs.flatMap((lab) => [...lab.measurements, ...lab.series])).length;
+    assert.ok(worded > 0 && reported > 0, `expected the fixture reports' measurements on the lab pages, found ${worded} on the pages of ${reported} reported`);
+    assert.deepEqual(unworded, [], unworded.join('\n'));
   });
 
   test('no code block overflows horizontally at 1280 px on any page', async () => {

@@ -1,15 +1,18 @@
-// What the verification panel says, from run reports: the fixture reports and variations of them.
+// What the verification panel says, from run reports: the fixture reports and variations of them, with
+// every measurement and series under its label in words (labs/<lab>.labels.yaml).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readReports, summarize, type LoadedReport } from '../src/plugins/reports/summary.mts';
+import { readReports, summarize as summarizeWith, type LoadedReport } from '../src/plugins/reports/summary.mts';
+import { labelsReader } from '../../harness/report/labels.ts';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/reports');
 const LAB = 'curriculum/01-architecture/lab.md';
 const noTools = () => [];
+const summarize = (reports: LoadedReport[], tools: (environment: string | undefined) => string[]) => summarizeWith(reports, tools, labelsReader());
 
 function withLabStatus(reports: LoadedReport[], statuses: Record<number, 'passed' | 'failed'>): LoadedReport[] {
   return reports.map(({ file, report }) => {
@@ -44,8 +47,33 @@ test('a lab that failed everywhere is not verified', () => {
   assert.match(lab.headline, /^Not verified: the last run failed on PostgreSQL 15\.18, 17\.12 and 18\.6/);
 });
 
+test('measurements and series carry their labels and units in words; the names stay for the page\'s data attributes', () => {
+  const lab = summarize(readReports(fixtures), noTools)['curriculum/05-failure/lab.md']!;
+  assert.deepEqual(lab.measurements.map((m) => [m.name, m.label, m.unit]), [['failover.write_gap_s', 'longest pause between acknowledged writes', 's']]);
+  assert.deepEqual(lab.series.map((s) => [s.name, s.label, s.unit]), [['pgbench.tps', 'pgbench transactions per second', 'transactions/s']]);
+});
+
+test('a measurement or series the reports hold without a label fails the summary, naming the labels file and the line to add', () => {
+  const reports = readReports(fixtures).map(({ file, report }) => {
+    const copy = structuredClone(report);
+    const lab = copy.labs.find((entry) => entry.id === '05-failure')!;
+    lab.measurements.push({ name: 'failover.unheard_of_s', value: 1, unit: 's' });
+    lab.series.push({ ...lab.series[0]!, name: 'failover.unheard_of_tps' });
+    return { file, report: copy };
+  });
+  assert.throws(() => summarize(reports, noTools), (error: Error) => {
+    assert.equal(error.message, [
+      'Measured figures without a label in words (a reader would see their machine names):',
+      'labs/05-failure.labels.yaml:',
+      '  measurements: failover.unheard_of_s (s): add `failover.unheard_of_s: { label: <what it is, in words>, unit: s }`',
+      '  series: failover.unheard_of_tps (tps): add `failover.unheard_of_tps: { label: <what it is, in words>, unit: tps }`',
+    ].join('\n'));
+    return true;
+  });
+});
+
 test('series are aligned on their first mark, in seconds', () => {
-  const chart = summarize(readReports(fixtures), noTools)[LAB]!.series[0]!;
+  const chart = summarize(readReports(fixtures), noTools)['curriculum/05-failure/lab.md']!.series[0]!;
   assert.equal(chart.xLabel, 'seconds from “leader killed”');
   assert.deepEqual(chart.lines.map((line) => line.marks.map((mark) => mark.at)), [[0, 9.6], [0, 20.7], [0, 21.2]]);
   assert.deepEqual(chart.lines[0]!.points[0], [-20, chart.lines[0]!.points[0]![1]]);
@@ -62,7 +90,8 @@ test('per lab and major the newest report wins, so a run of one lab leaves the o
   const dir = mkdtempSync(path.join(os.tmpdir(), 'site-reports-'));
   const [first] = readReports(fixtures);
   const lab = first!.report.labs[0]!;
-  const other = { ...lab, id: '03-tuning', file: 'curriculum/03-tuning/lab.md', title: 'Lab: tuning' };
+  // The 03 lab of this test measures nothing: 01's measurements are not 03's to label.
+  const other = { ...lab, id: '03-tuning', file: 'curriculum/03-tuning/lab.md', title: 'Lab: tuning', measurements: [], series: [] };
   writeFileSync(path.join(dir, 'old.json'), JSON.stringify({ ...first!.report, runId: 'older', endedAt: '2026-01-01T00:00:00Z', labs: [{ ...lab, status: 'failed' }] }));
   writeFileSync(path.join(dir, 'pg15.json'), JSON.stringify({ ...first!.report, runId: 'newer', labs: [lab, other] }));
   writeFileSync(path.join(dir, 'only-03.json'), JSON.stringify({ ...first!.report, runId: 'latest', endedAt: '2026-12-01T00:00:00Z', labs: [other] }));

@@ -16,6 +16,11 @@ import { eslint, shellcheck, typecheck } from './code-checks.ts';
 import { DEFAULT_PAUSE_SECONDS } from '../spec/page-only.ts';
 import { curriculumDir, repoRoot } from '../paths.ts';
 
+// The pause of `npm test`'s page-only run: shorter than a person's (DEFAULT_PAUSE_SECONDS), which
+// leaves a state less time to settle between commands: a stricter test of the page's own waits, and
+// 309 steps × 2 s less time in CI.
+const TEST_PAUSE_SECONDS = 1;
+
 // Exit codes: 0 pass, 1 a check failed, 2 bad input, 3 internal error.
 export const EXIT = { pass: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -84,7 +89,7 @@ function pauseSeconds(text: string | undefined): number {
 }
 
 program.command('test')
-  .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major.')
+  .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major, by its spec and then page-only.')
   .option('--unit-only', 'code checks, lint, unit tests and the site test only (no Docker needed)', false)
   .option('--no-site', 'leave out the site test and the site\'s code checks (the site test needs Chromium; the launcher installs the site\'s packages)')
   .action(async (options: { unitOnly: boolean; site: boolean }) => {
@@ -109,7 +114,12 @@ program.command('test')
     log('components: the harness probes and the image tools on real PostgreSQL (vitest --project components)');
     const components = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'components'], { cwd: repoRoot, stdio: 'inherit', reject: false, env: { WORKSHOP_PG: String(matrix().defaultMajor) } });
     if (components.exitCode !== 0) { process.exitCode = EXIT.failed; return; }
-    process.exitCode = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') });
+    const runs = { runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') };
+    const full = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, ...runs });
+    // Then every page as an attendee types it: straight through, a pause between commands, no spec code.
+    log(`page-only: every lab typed straight through on PostgreSQL ${matrix().defaultMajor}, ${TEST_PAUSE_SECONDS} s between commands (workshop verify --page-only --pause ${TEST_PAUSE_SECONDS})`);
+    const pageOnly = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
+    process.exitCode = Math.max(full, pageOnly);
   });
 
 program.command('agenda')

@@ -45,13 +45,14 @@ export function composeEnv(project: ComposeProject): Record<string, string> {
 }
 
 // Runs `docker compose` for a project; returns stdout, or throws with the command, exit code, stdout and stderr.
-export async function compose(project: ComposeProject, args: string[], options: { timeoutMs?: number; reject?: boolean } = {}) {
+export async function compose(project: ComposeProject, args: string[], options: { timeoutMs?: number; reject?: boolean; stripFinalNewline?: boolean } = {}) {
   const file = project.environment ? ['-f', composeFile(project.environment)] : [];
   return execa('docker', ['compose', '-p', project.name, ...file, ...args], {
     cwd: repoRoot,
     env: composeEnv(project),
     timeout: options.timeoutMs ?? 120_000,
     reject: options.reject ?? true,
+    stripFinalNewline: options.stripFinalNewline ?? true,
   });
 }
 

@@ -195,9 +195,10 @@ export class Lab {
   }
 
   // Runs a command in a service of the environment, without a TTY (`docker compose exec -T`), and
-  // returns its stdout; throws with the command, exit code, stdout and stderr when it fails.
+  // returns its stdout as printed (final newline kept); throws with the command, exit code, stdout and
+  // stderr when it fails.
   async exec(service: string, command: string[]): Promise<string> {
-    const result = await compose(this.environment(), ['exec', '-T', service, ...command], { timeoutMs: 60_000, reject: false });
+    const result = await compose(this.environment(), ['exec', '-T', service, ...command], { timeoutMs: 60_000, reject: false, stripFinalNewline: false });
     if (result.exitCode !== 0) {
       throw new Error(`docker compose exec ${service} ${command.join(' ')} exited ${result.exitCode}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
     }
@@ -205,10 +206,10 @@ export class Lab {
   }
 
   // The ledger of the image's `writer` that the page started in `service` (its run and records), as
-  // the spec's measurements read it.
-  async writerLedger(service = 'client'): Promise<{ run: string; result: WriterResult }> {
-    const meta = JSON.parse(await this.exec(service, ['cat', '/tmp/writer/run.json'])) as { run: string };
-    const result = readWriterLedger(await this.exec(service, ['cat', '/tmp/writer/ledger']), `${service}:/tmp/writer/ledger`);
+  // the spec's measurements read it; `dir` is the writer's WRITER_DIR.
+  async writerLedger(service = 'client', dir = '/tmp/writer'): Promise<{ run: string; result: WriterResult }> {
+    const meta = JSON.parse(await this.exec(service, ['cat', `${dir}/run.json`])) as { run: string };
+    const result = readWriterLedger(await this.exec(service, ['cat', `${dir}/ledger`]), `${service}:${dir}/ledger`);
     return { run: meta.run, result };
   }
 

@@ -1,12 +1,16 @@
-// What the site's browser tests share: the build with the fixture reports (made once per test run),
-// a static server for it as GitHub Pages serves it, and Debian's Chromium, headless and offline.
+// What the site's browser tests share: the build with the fixture reports (made once per test run, at `/`
+// and under a project site's baseUrl), a static server for it as GitHub Pages serves it, Debian's
+// Chromium, headless and offline, pages opened in it with what went wrong on them, and what the
+// curriculum and the fixture reports hold.
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import YAML from 'yaml';
 
 export const siteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const repoRoot = path.resolve(siteDir, '..');
@@ -20,9 +24,13 @@ const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // What the build is made of: when none of it changed since test/.work/build was written (by this run's
-// browser.test.mjs, which runs first), the build is reused rather than made a second time.
-const BUILD_INPUTS = ['curriculum', 'environments', 'README.md', 'docs-site/src', 'docs-site/static', 'docs-site/test/fixtures/reports',
-  'docs-site/docusaurus.config.ts', 'docs-site/sidebars.ts', 'docs-site/package-lock.json'];
+// browser.test.mjs, which runs first), the build is reused rather than made a second time. The labs'
+// labels files and the harness's report and lab modules are read by the build too.
+const BUILD_INPUTS = ['curriculum', 'environments', 'README.md', 'labs', 'harness/report', 'harness/lab', 'harness/paths.ts',
+  'docs-site/src', 'docs-site/static', 'docs-site/test/fixtures/reports', 'docs-site/docusaurus.config.ts', 'docs-site/sidebars.ts', 'docs-site/package-lock.json'];
+// A GitHub project site: https://<owner>.github.io/<repository>/.
+export const PROJECT_BASE_URL = '/postgres-platform-workshop/';
+export const projectBuildDir = path.join(siteDir, 'test/.work/build-project');
 
 function newestChange(target) {
   if (!existsSync(target)) return 0;
@@ -47,30 +55,32 @@ function run(command, args, options) {
   });
 }
 
-// Builds the site with the fixture reports unless an up-to-date build is there (or SITE_TEST_NO_BUILD=1).
-export async function ensureBuild() {
-  const index = path.join(buildDir, 'index.html');
+// Builds the site with the fixture reports into `outDir`, served under `baseUrl`. With `fresh` it is built
+// every time, else an up-to-date build is reused; with SITE_TEST_NO_BUILD=1 any build there is reused.
+export async function ensureBuild({ outDir = buildDir, baseUrl = '/', fresh = false } = {}) {
+  const index = path.join(outDir, 'index.html');
   if (existsSync(index)) {
-    if (process.env.SITE_TEST_NO_BUILD === '1') return 'reused (SITE_TEST_NO_BUILD=1)';
+    if (process.env.SITE_TEST_NO_BUILD === '1') return `under ${baseUrl} reused (SITE_TEST_NO_BUILD=1)`;
     const built = statSync(index).mtimeMs;
     const changed = Math.max(...BUILD_INPUTS.map((input) => newestChange(path.join(repoRoot, input))));
-    if (changed < built) return 'reused: no input changed since it was built';
+    if (!fresh && changed < built) return `under ${baseUrl} reused: no input changed since it was built`;
   }
   const started = Date.now();
-  await run(process.execPath, [path.join(siteDir, 'node_modules/@docusaurus/core/bin/docusaurus.mjs'), 'build', '--out-dir', buildDir], {
-    cwd: siteDir, env: { ...process.env, WORKSHOP_REPORTS_DIR: fixtureReports },
+  await run(process.execPath, [path.join(siteDir, 'node_modules/@docusaurus/core/bin/docusaurus.mjs'), 'build', '--out-dir', outDir], {
+    cwd: siteDir, env: { ...process.env, WORKSHOP_REPORTS_DIR: fixtureReports, SITE_BASE_URL: baseUrl },
   });
-  return `built with the fixture reports in ${((Date.now() - started) / 1000).toFixed(0)} s`;
+  return `built under ${baseUrl} with the fixture reports in ${((Date.now() - started) / 1000).toFixed(0)} s`;
 }
 
-// A static server for the build, as GitHub Pages serves it: `/x` is x.html or x/index.html.
-export function serve(root) {
+// A static server for the build, as GitHub Pages serves it under `base`: `/x/` is x/index.html (or x.html),
+// and nothing outside `base` exists (a link or asset that forgets the baseUrl gets a 404).
+export function serve(root, base = '/') {
   const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml',
     '.json': 'application/json', '.xml': 'application/xml', '.png': 'image/png', '.woff2': 'font/woff2', '.txt': 'text/plain' };
   const server = createServer((request, response) => {
     const pathname = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
-    const base = path.join(root, path.normalize(pathname));
-    const file = [base, path.join(base, 'index.html'), `${base}.html`]
+    const inside = pathname.startsWith(base) ? path.join(root, path.normalize(pathname.slice(base.length - 1))) : undefined;
+    const file = inside && [inside, path.join(inside, 'index.html'), `${inside}.html`]
       .find((candidate) => candidate.startsWith(root) && existsSync(candidate) && statSync(candidate).isFile());
     if (!file) {
       response.writeHead(404, { 'content-type': types['.html'] });
@@ -99,7 +109,67 @@ export async function launchBrowser(origin) {
   };
 }
 
-// The routes of the built sitemap (pathnames).
-export function sitemapRoutes(sitemapXml) {
-  return [...sitemapXml.matchAll(/<loc>([^<]+)<\/loc>/g)].map((match) => new URL(match[1]).pathname);
+// The routes of the built sitemap, relative to the baseUrl `base` (`/01-architecture/lab/`); one outside it fails.
+export function sitemapRoutes(sitemapXml, base = '/') {
+  return [...sitemapXml.matchAll(/<loc>([^<]+)<\/loc>/g)].map((match) => {
+    const pathname = new URL(match[1]).pathname;
+    assert.ok(pathname.startsWith(base), `sitemap.xml: ${pathname} is outside the baseUrl ${base}`);
+    return `/${pathname.slice(base.length)}`;
+  });
+}
+
+// Opens `url` in a new page of `context` (at `viewport`, in `colorScheme` when given) once React has
+// hydrated it, collecting its console errors, uncaught errors, failed requests and HTTP errors in `problems`.
+export async function openPage(context, url, { viewport, colorScheme } = {}) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+  page.on('response', (response) => { if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`); });
+  if (viewport) await page.setViewportSize(viewport);
+  if (colorScheme) await page.emulateMedia({ colorScheme });
+  await page.goto(url, { waitUntil: 'networkidle', timeout: PAGE_TIMEOUT_MS });
+  // Clicks and typing before React has hydrated the page would be lost, and React replaces the
+  // server-rendered code blocks when it hydrates; Docusaurus marks <html> once it has.
+  await page.locator('html[data-has-hydrated="true"]').waitFor({ state: 'attached', timeout: PAGE_TIMEOUT_MS });
+  return { page, problems };
+}
+
+// Reads `read()` every 100 ms until `done(value)`; past the deadline, fails with the last value seen.
+export async function pollUntil(what, read, done, timeoutMs = PAGE_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs / 1000} s; last seen ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+// The curriculum's modules as the sidebar should show them: `NN · <lesson title>`.
+export function curriculumModules() {
+  const dir = path.join(repoRoot, 'curriculum');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && /^\d+-/.test(entry.name) && existsSync(path.join(dir, entry.name, 'index.md')))
+    .map((entry) => {
+      const text = readFileSync(path.join(dir, entry.name, 'index.md'), 'utf8');
+      const front = YAML.parse(/^---\n([\s\S]*?)\n---/.exec(text)?.[1] ?? '') ?? {};
+      return { folder: entry.name, label: `${entry.name.split('-')[0]} · ${front.title}`, hasLab: existsSync(path.join(dir, entry.name, 'lab.md')) };
+    });
+}
+
+// Every lab page of the curriculum: curriculum/<module>/lab.md and lab-<name>.md, as routes.
+export function labRoutes() {
+  const dir = path.join(repoRoot, 'curriculum');
+  return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && /^\d+-/.test(entry.name))
+    .flatMap((entry) => readdirSync(path.join(dir, entry.name)).filter((name) => /^lab(-[\w-]+)?\.md$/.test(name))
+      .map((name) => `/${entry.name}/${name.replace(/\.md$/, '')}/`));
+}
+
+// The fixture run reports the site is built with, by major.
+export function fixtureRunReports() {
+  return readdirSync(fixtureReports).filter((name) => name.endsWith('.json'))
+    .map((name) => JSON.parse(readFileSync(path.join(fixtureReports, name), 'utf8')))
+    .sort((a, b) => a.major - b.major);
 }

@@ -1,5 +1,6 @@
 // A lab's figure where the page talks about it: per PostgreSQL version, what the run measured, in the
-// sentences the page's `figure` block gives (src/remark/lab-figures.mts), then the plots it names.
+// sentences the page's `figure` block gives and the labels of labs/<lab>.labels.yaml (both filled in by
+// src/remark/lab-figures.mts), then the plots it names.
 // A measurement or series the reports lack is said plainly, never left blank.
 import type { ReactNode } from 'react';
 import { useDoc } from '@docusaurus/plugin-content-docs/client';
@@ -48,7 +49,7 @@ export default function LabFigure({ spec }: { spec: string }): ReactNode {
       )}
       {figure.plots.map((plot) => {
         const chart = lab?.series.find((series) => series.name === plot.series);
-        if (chart) return <SeriesChart key={plot.series} chart={chart} label={plot.label} unit={plot.unit} />;
+        if (chart) return <SeriesChart key={plot.series} chart={chart} />;
         if (runs.length === 0) return null;
         return (
           <p key={plot.series} className={styles.missing} data-missing={plot.series}>

@@ -33,7 +33,7 @@ function chartOption(chart: Chart, dark: boolean) {
   const yMax = Math.max(...chart.lines.flatMap((line) => line.points.map(([, y]) => y)));
   return {
     animation: false,
-    aria: { enabled: true, label: { description: `${chart.description ?? chart.name} (${chart.unit}), per PostgreSQL version` } },
+    aria: { enabled: true, label: { description: `${chart.label} (${chart.unit}), per PostgreSQL version` } },
     textStyle: { color: text, fontFamily: 'inherit' },
     tooltip: { trigger: 'axis', valueFormatter: (value: number) => `${value} ${chart.unit}` },
     axisPointer: { link: [{ xAxisIndex: 'all' }] },
@@ -88,9 +88,8 @@ function chartOption(chart: Chart, dark: boolean) {
   };
 }
 
-// `label` and `unit` are the words the page gives the series (a `figure` block); without them the chart
-// is captioned with the report's name and description.
-export default function SeriesChart({ chart, label, unit }: { chart: Chart; label?: string; unit?: string }): ReactNode {
+// Captioned with the series' label and unit in words (labs/<lab>.labels.yaml); its name stays in data-series.
+export default function SeriesChart({ chart }: { chart: Chart }): ReactNode {
   const container = useRef<HTMLDivElement>(null);
   const { colorMode } = useColorMode();
   useEffect(() => {
@@ -119,9 +118,9 @@ export default function SeriesChart({ chart, label, unit }: { chart: Chart; labe
   return (
     <figure className={styles.figure}>
       <figcaption className={styles.caption}>
-        {label ? <>{label} ({unit ?? chart.unit}), per PostgreSQL version</> : <><code>{chart.name}</code>{chart.description && <> — {chart.description}</>}</>}
+        {chart.label} ({chart.unit}), per PostgreSQL version
       </figcaption>
-      <div ref={container} className={styles.chart} data-series={chart.name} style={{ height: chartHeight(chart) }} role="img" aria-label={`${label ?? chart.description ?? chart.name} (${unit ?? chart.unit}), per PostgreSQL version`} />
+      <div ref={container} className={styles.chart} data-series={chart.name} style={{ height: chartHeight(chart) }} role="img" aria-label={`${chart.label} (${chart.unit}), per PostgreSQL version`} />
     </figure>
   );
 }

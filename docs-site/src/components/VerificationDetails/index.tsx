@@ -1,6 +1,7 @@
 // The end of every lab page: how the page was verified, per PostgreSQL version (result, duration, tool
-// versions, date), every measurement under the label the page's figure blocks give it, and the plots the
-// page does not already show beside its text.
+// versions, date), every measurement under its label in words (labs/<lab>.labels.yaml; the machine name
+// stays in the report and in the row's data-measurement), and the plots the page does not already show
+// beside its text.
 import type { ReactNode } from 'react';
 import { useDoc } from '@docusaurus/plugin-content-docs/client';
 import { usePluginData } from '@docusaurus/useGlobalData';
@@ -20,7 +21,7 @@ const NOTES: Record<LabVerification['state'], string> = {
   'not-verified': '',
 };
 
-function RunsTable({ lab, figures }: { lab: LabVerification; figures: PageFigures }): ReactNode {
+function RunsTable({ lab }: { lab: LabVerification }): ReactNode {
   const runs = lab.runs;
   return (
     <div className={styles.tableWrap}>
@@ -52,21 +53,16 @@ function RunsTable({ lab, figures }: { lab: LabVerification; figures: PageFigure
             <th scope="row">run on</th>
             {runs.map((run) => <td key={run.major} title={`run ${run.runId}`}><time dateTime={run.endedAt}>{run.date}</time></td>)}
           </tr>
-          {lab.measurements.map((measurement) => {
-            const words = figures.measurements[measurement.name];
-            return (
-              <tr key={measurement.name} className={styles.measurement} data-measurement={measurement.name}>
-                <th scope="row">
-                  {words ? words.label : <><code>{measurement.name}</code><span className={styles.description}>no label on this page</span></>}
-                </th>
-                {runs.map((run) => (
-                  <td key={run.major} className={styles.number}>
-                    {measurement.values[run.major] !== undefined ? `${measurement.values[run.major]} ${words?.unit ?? measurement.unit}` : ''}
-                  </td>
-                ))}
-              </tr>
-            );
-          })}
+          {lab.measurements.map((measurement) => (
+            <tr key={measurement.name} className={styles.measurement} data-measurement={measurement.name}>
+              <th scope="row">{measurement.label}</th>
+              {runs.map((run) => (
+                <td key={run.major} className={styles.number}>
+                  {measurement.values[run.major] !== undefined ? `${measurement.values[run.major]} ${measurement.unit}` : ''}
+                </td>
+              ))}
+            </tr>
+          ))}
         </tbody>
       </table>
     </div>
@@ -94,8 +90,8 @@ export default function VerificationDetails({ figures }: { figures: string }): R
         <>
           <p className={styles.summary}>{lab.headline}.</p>
           <p className={styles.note}>{NOTES[lab.state]}</p>
-          <RunsTable lab={lab} figures={page} />
-          {unplaced.map((chart) => <SeriesChart key={chart.name} chart={chart} label={page.plots[chart.name]?.label} unit={page.plots[chart.name]?.unit} />)}
+          <RunsTable lab={lab} />
+          {unplaced.map((chart) => <SeriesChart key={chart.name} chart={chart} />)}
         </>
       )}
     </section>

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { LoadContext, Plugin } from '@docusaurus/types';
 import { readReports, summarize, type LabVerification } from './summary.mts';
 import { readmeSections, type ReadmeSections } from './readme.mts';
+import { labelsReader } from '../../../../harness/report/labels.ts';
 
 export const PLUGIN_NAME = 'workshop-reports';
 
@@ -85,11 +86,11 @@ export default function reportsPlugin(context: LoadContext, given: unknown): Plu
   const toSource = (file: string) => `@site/${path.relative(context.siteDir, path.join(options.repoRoot, file)).split(path.sep).join('/')}`;
   return {
     name: PLUGIN_NAME,
-    getPathsToWatch: () => [path.join(options.reportsDir, '*.json'), path.join(options.repoRoot, 'README.md')],
+    getPathsToWatch: () => [path.join(options.reportsDir, '*.json'), path.join(options.repoRoot, 'labs', '*.labels.yaml'), path.join(options.repoRoot, 'README.md')],
     async loadContent() {
       const loaded = readReports(options.reportsDir);
       console.info(`[${PLUGIN_NAME}] ${loaded.length} report(s) from ${options.reportsDir}${loaded.length ? `: ${loaded.map((r) => path.basename(r.file)).join(', ')}` : ''}`);
-      const byFile = summarize(loaded, toolsOf(options.repoRoot));
+      const byFile = summarize(loaded, toolsOf(options.repoRoot), labelsReader(path.join(options.repoRoot, 'labs')));
       return {
         labs: Object.fromEntries(Object.entries(byFile).map(([file, lab]) => [toSource(file), lab])),
         reports: loaded.map(({ file, report }) => ({

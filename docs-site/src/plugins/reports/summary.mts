@@ -1,9 +1,11 @@
 // Reads the run reports (validated by the harness's schema, harness/report/model.ts) and sums up, per lab, what the site shows:
-// on which versions it was verified and when, its duration per major, its measurements and series.
+// on which versions it was verified and when, its duration per major, its measurements and series under
+// their labels in words (labs/<lab>.labels.yaml, harness/report/labels.ts).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { parseRunReport, type LabReport, type Measurement, type RunReport, type Series } from '../../../../harness/report/model.ts';
+import { unlabelled, unlabelledError, type LabLabels, type Unlabelled } from '../../../../harness/report/labels.ts';
 
 export { REPORT_SCHEMA_VERSION } from '../../../../harness/report/model.ts';
 export type { LabReport, Measurement, RunReport, Series };
@@ -38,6 +40,8 @@ export interface LabRun {
 
 export interface MeasurementRow {
   name: string;
+  // What the figure is, in words, and its unit as a reader reads it (the labels file's, else the report's).
+  label: string;
   unit: string;
   description?: string;
   // Per major, the value as the page shows it (`6,897,664`).
@@ -54,6 +58,7 @@ export interface SeriesLine {
 
 export interface SeriesChart {
   name: string;
+  label: string;
   unit: string;
   description?: string;
   xLabel: string;
@@ -119,13 +124,14 @@ function headlineOf(runs: LabRun[], toolNames: string[]): { state: VerificationS
   return { state: 'partly', headline: `${verified}; failed on PostgreSQL ${versions(failed)} ${whenText(failed)}` };
 }
 
-function seriesCharts(entries: { run: RunReport; lab: LabReport }[]): SeriesChart[] {
+function seriesCharts(entries: { run: RunReport; lab: LabReport }[], labels: LabLabels): SeriesChart[] {
   const charts = new Map<string, SeriesChart>();
   const origins = new Map<string, Set<string>>();
   for (const { run, lab } of entries) {
     for (const series of lab.series ?? []) {
       if (!charts.has(series.name)) {
-        charts.set(series.name, { name: series.name, unit: series.unit, description: series.description, xLabel: '', lines: [] });
+        const words = labels.series[series.name]!;
+        charts.set(series.name, { name: series.name, label: words.label, unit: words.unit ?? series.unit, description: series.description, xLabel: '', lines: [] });
         origins.set(series.name, new Set());
       }
       const marks = [...(series.marks ?? [])].sort((a, b) => a.at - b.at);
@@ -147,8 +153,10 @@ function seriesCharts(entries: { run: RunReport; lab: LabReport }[]): SeriesChar
   return [...charts.values()];
 }
 
-// What the site shows for each lab that any report covers, keyed by the lab's repository path.
-export function summarize(reports: LoadedReport[], toolsOfEnvironment: (environment: string | undefined) => string[]): Record<string, LabVerification> {
+// What the site shows for each lab that any report covers, keyed by the lab's repository path. Throws,
+// naming the labels file and the line to add, when a report holds a measurement or series without a label.
+export function summarize(reports: LoadedReport[], toolsOfEnvironment: (environment: string | undefined) => string[],
+  labelsOf: (labId: string) => LabLabels): Record<string, LabVerification> {
   // Per lab and major the newest result: a run of one lab (`workshop verify 03`) leaves the others' standing.
   const byLab = new Map<string, Map<number, { run: RunReport; lab: LabReport }>>();
   for (const { report } of reports) {
@@ -159,8 +167,13 @@ export function summarize(reports: LoadedReport[], toolsOfEnvironment: (environm
     }
   }
   const result: Record<string, LabVerification> = {};
+  const missing: Unlabelled[] = [];
   for (const [file, byMajor] of byLab) {
     const entries = [...byMajor.values()].sort((a, b) => a.run.major - b.run.major);
+    const labels = labelsOf(entries[0]!.lab.id);
+    const without = entries.flatMap(({ lab }) => unlabelled(lab.id, lab, labels));
+    missing.push(...without.filter((entry, at) => without.findIndex((other) => other.kind === entry.kind && other.name === entry.name) === at));
+    if (without.length > 0) continue;
     const environment = entries.find((entry) => entry.lab.environment)?.lab.environment;
     const toolKeys = toolsOfEnvironment(environment);
     const toolNames = TOOLS.filter(([key]) => toolKeys.includes(key)).map(([, name]) => name);
@@ -180,7 +193,10 @@ export function summarize(reports: LoadedReport[], toolsOfEnvironment: (environm
     for (const { run, lab } of entries) {
       for (const measurement of lab.measurements ?? []) {
         if (!measurements.has(measurement.name)) {
-          measurements.set(measurement.name, { name: measurement.name, unit: measurement.unit, description: measurement.description, values: {} });
+          const words = labels.measurements[measurement.name]!;
+          measurements.set(measurement.name, {
+            name: measurement.name, label: words.label, unit: words.unit ?? measurement.unit, description: measurement.description, values: {},
+          });
         }
         measurements.get(measurement.name)!.values[run.major] = formatValue(measurement.value);
       }
@@ -192,8 +208,9 @@ export function summarize(reports: LoadedReport[], toolsOfEnvironment: (environm
       runs,
       toolNames,
       measurements: [...measurements.values()],
-      series: seriesCharts(entries),
+      series: seriesCharts(entries, labels),
     };
   }
+  if (missing.length > 0) throw unlabelledError(missing);
   return result;
 }
