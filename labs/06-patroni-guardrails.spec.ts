@@ -1,11 +1,11 @@
-// Executable spec of curriculum/06-patroni/lab-guardrails.md: nofailover tags, maximum_lag_on_failover
-// and the timing triangle at Patroni's defaults, each held against what GET /cluster and the writer
-// probe's acknowledged writes show.
+// Executable spec of curriculum/06-patroni/lab-guardrails.md: nofailover tags, failsafe_mode,
+// maximum_lag_on_failover and the timing triangle at Patroni's defaults, each held against what
+// GET /cluster shows and what the page's writer acknowledged (its ledger, checked on the primary).
 import { expect, test } from 'vitest';
 import {
-  leaderOf, type PrimaryConnector,
-  checkLedger, onPrimary as onPrimaryNode, patroniDialect, prepareWrites, startWriter as startWriterOn, stopWriterAfter as stopWriterOnceFlowing,
-  useLab, writesPerSecond, type Writer,
+  keepLedger, leaderOf, type PrimaryConnector,
+  checkWriterLedger, onPrimary as onPrimaryNode, parseWriterVerdict, readWriterLedger, patroniDialect, useLab, verdictDiffers, writesPerSecond,
+  type LedgerCheck, type WriterResult,
 } from '../harness/index.ts';
 import type pg from 'pg';
 
@@ -16,29 +16,45 @@ const dialect = patroniDialect(lab.major);
 const TUNED = { ttl: Math.max(10, dialect.ttlFloorSeconds ?? 0), loopWait: 2, retryTimeout: 4 };
 // Patroni's defaults, set by the page with edit-config.
 const DEFAULTS = { ttl: 30, loopWait: 10, retryTimeout: 10 };
-const WRITES_BEFORE = 20;
 
 let connector: PrimaryConnector;
 let first: { leader: string; candidate: string; tagged: string };
 
 
-// Runs queries on the current primary, found as the writer probe finds it.
+// Runs queries on the current primary, found as the page's writer finds it (the three nodes, read-write).
 const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work, 60_000);
-// Starts the writer probe on an empty ledger with a baseline of acknowledged writes.
-const startWriter = () => startWriterOn(connector, { baseline: WRITES_BEFORE });
-// Stops the writer once writes have been acknowledged for a while after `since` (unix ms).
-const stopWriterAfter = (writer: Writer, since: number) => stopWriterOnceFlowing(writer, since);
+
+// The page's writer ledger, read from the client container once `writer stop` has returned (every
+// record whole). Not lab.writerLedger: lab.exec hands back stdout without its final newline, and
+// readWriterLedger takes a last line without one for a record still being written, so the last
+// acknowledged write would be left out and the count differ by one from what `writer check` printed.
+async function pageWriterLedger(): Promise<{ run: string; result: WriterResult }> {
+  const meta = JSON.parse(await lab.exec('client', ['cat', '/tmp/writer/run.json'])) as { run: string };
+  const text = await lab.exec('client', ['cat', '/tmp/writer/ledger']);
+  return { run: meta.run, result: readWriterLedger(text === '' ? '' : `${text}\n`, 'client:/tmp/writer/ledger') };
+}
+
+// Runs a verdict step of the page (writer stop and check, after a wait for the new timeline where
+// there is one), then reads the same ledger and checks the printed verdict against it and the primary.
+async function writerVerdict(step: string): Promise<{ result: WriterResult; ledger: LedgerCheck }> {
+  const printed = parseWriterVerdict((await lab.run(step)).output);
+  const { run, result } = await pageWriterLedger();
+  const ledger = await onPrimary((primary) => checkWriterLedger(primary, run, result));
+  expect(verdictDiffers(printed, result, ledger)).toBeUndefined();
+  return { result, ledger };
+}
 
 test('the cluster starts with one leader and two untagged replicas', async () => {
   const { output } = await lab.run('up');
-  const state = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  // `up --wait` returned once the client's readiness gate passed: one leader, two replicas streaming.
+  const state = await cluster.cluster();
   const leader = leaderOf(state)!;
+  expect(leader, `a leader in GET /cluster: ${JSON.stringify(state.members)}`).toBeDefined();
   const [candidate, tagged] = state.members.map((m) => m.name).filter((n) => n !== leader).sort();
   first = { leader, candidate: candidate!, tagged: tagged! };
   expect(output.trim()).toBe(`leader: ${leader}, replicas: ${candidate} ${tagged}`);
   await lab.run('helpers');
   connector = cluster.primaryConnector(lab.credentials);
-  await onPrimary(prepareWrites);
 });
 
 test('with nofailover on both replicas a killed leader is not replaced until a tag is removed', async () => {
@@ -61,49 +77,49 @@ test('with nofailover on both replicas a killed leader is not replaced until a t
 
   const untaggedAt = Date.now();
   await lab.run('untag');
-  const after = await cluster.waitForLeader({ replicas: 1, timeoutMs: 30_000 });
-  expect(leaderOf(after)).toBe(first.candidate);
+  // The step waited until the cluster was ready with two members (patroni-cluster-ready 2).
+  expect(leaderOf(await cluster.cluster())).toBe(first.candidate);
   lab.measure('nofailover.untag_to_leader_s', (Date.now() - untaggedAt) / 1000, 's', 'tag removed and patronictl reload until the node leads with a replica streaming');
   await lab.run('rejoin');
-  await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
 });
 
 test('with failsafe_mode the leader stays primary while etcd is gone', async () => {
-  const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
+  // The page's rejoin step waited until the cluster was ready with three members.
+  const before = await cluster.cluster();
   expect(leaderOf(before)).toBe(first.candidate);
-  const writer = await startWriter();
+  await lab.run('writer-failsafe');
   const stoppedAt = Date.now();
   await lab.run('failsafe');
   const { body } = await cluster.get(leaderOf(before)!, '/patroni');
   expect((body as { failsafe_mode_is_active?: boolean }).failsafe_mode_is_active).toBe(true);
   lab.measure('failsafe.active_after_s', (Date.now() - stoppedAt) / 1000, 's', 'edit-config and docker compose stop of all etcd members until the leader reports failsafe_mode_is_active');
   await lab.run('etcd-back');
-  const result = await writer.stop();
-  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  const { result, ledger } = await writerVerdict('writer-failsafe-verdict');
+  keepLedger(lab.workDir, 'failsafe', result);
   lab.measure('failsafe.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes while etcd was stopped and started again');
   lab.measure('failsafe.lost_writes', ledger.lost.length, 'writes');
   // The leader never demoted: one timeline, no gap anywhere near a demotion and a new election.
   expect(result.timelines.length).toBe(1);
   expect(result.maxGapSeconds).toBeLessThan(TUNED.retryTimeout);
   expect(ledger.lost).toEqual([]);
-  expect(leaderOf(await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 }))).toBe(leaderOf(before));
+  // etcd-back waited until the cluster was ready again (patroni-cluster-ready 3).
+  expect(leaderOf(await cluster.cluster())).toBe(leaderOf(before));
 });
 
 test('a replica beyond maximum_lag_on_failover does not lead; raising the limit promotes it and loses acknowledged writes', async () => {
   await lab.run('lag-limit');
-  const writer = await startWriter();
   await lab.run('make-lag');
   const killedAt = Date.now();
   await lab.run('kill-with-lag');
   // The lagging node refused: still no leader after its refusal.
   expect(leaderOf(await cluster.cluster())).toBeUndefined();
   const refusedAt = Date.now();
-  await lab.run('raise-lag-limit');
-  const state = await cluster.waitForLeader({ replicas: 1, timeoutMs: 30_000 });
-  const newLeaderAt = Date.now();
-  expect(leaderOf(state)).toBe(first.leader);
-  const result = await stopWriterAfter(writer, newLeaderAt);
-  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  const raised = await lab.run('raise-lag-limit');
+  // The step waited until the cluster was ready with two members, and named the new leader.
+  const newLeaderAt = Date.parse(raised.endedAt);
+  expect(leaderOf(await cluster.cluster())).toBe(first.leader);
+  const { result, ledger } = await writerVerdict('writer-max-lag-verdict');
+  keepLedger(lab.workDir, 'max-lag', result, { killedAt, newLeaderAt });
   lab.measure('max_lag.kill_to_refusal_s', (refusedAt - killedAt) / 1000, 's', 'kill of the leader until the lagging replica logged "exceeds maximum replication lag"');
   lab.measure('max_lag.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes: includes the decision to raise the limit');
   lab.measure('max_lag.lost_writes', ledger.lost.length, 'writes', 'acknowledged by the old leader, absent after the lagging replica was promoted');
@@ -121,14 +137,14 @@ test("with Patroni's defaults (ttl 30, loop_wait 10) a killed leader holds the c
   // The leader was restarted by the page (rejoin): its REST port is looked up again after a refused request.
   const { body } = await lab.poll('GET /config on the leader', () => cluster.get(first.leader, '/config'), (r) => r.status === 200, { timeoutMs: 15_000 });
   expect(body).toMatchObject({ ttl: DEFAULTS.ttl, loop_wait: DEFAULTS.loopWait, retry_timeout: DEFAULTS.retryTimeout });
-  const writer = await startWriter();
   const killedAt = Date.now();
+  // Measured beside the page's own wait for a new leader key, which it does not hold up.
   const newLeader = cluster.waitForLeader({ not: first.leader, timeoutMs: 120_000 }).then((state) => ({ state, at: Date.now() }));
   const { output } = await lab.run('kill-defaults');
   const { state, at: newLeaderAt } = await newLeader;
   expect(leaderOf(state)).toBe(first.tagged);
-  const result = await stopWriterAfter(writer, newLeaderAt);
-  const ledger = await onPrimary((primary) => checkLedger(primary, result));
+  const { result, ledger } = await writerVerdict('writer-defaults-verdict');
+  keepLedger(lab.workDir, 'defaults', result, { killedAt, newLeaderAt });
   lab.measure('defaults.time_to_new_leader_s', (newLeaderAt - killedAt) / 1000, 's', `kill of the leader to a new leader in GET /cluster with ttl ${DEFAULTS.ttl}, loop_wait ${DEFAULTS.loopWait}, retry_timeout ${DEFAULTS.retryTimeout}`);
   lab.measure('defaults.write_gap_s', result.maxGapSeconds, 's', "largest interval between acknowledged writes across the hard kill at Patroni's defaults");
   lab.measure('defaults.lost_writes', ledger.lost.length, 'writes');
