@@ -4,7 +4,7 @@
 import { expect, test } from 'vitest';
 import {
   keepLedger, leaderOf, type PrimaryConnector,
-  checkWriterLedger, onPrimary as onPrimaryNode, parseWriterVerdict, readWriterLedger, patroniDialect, useLab, verdictDiffers, writesPerSecond,
+  checkWriterLedger, onPrimary as onPrimaryNode, parseWriterVerdict, patroniDialect, useLab, verdictDiffers, writesPerSecond,
   type LedgerCheck, type WriterResult,
 } from '../harness/index.ts';
 import type pg from 'pg';
@@ -24,21 +24,11 @@ let first: { leader: string; candidate: string; tagged: string };
 // Runs queries on the current primary, found as the page's writer finds it (the three nodes, read-write).
 const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work, 60_000);
 
-// The page's writer ledger, read from the client container once `writer stop` has returned (every
-// record whole). Not lab.writerLedger: lab.exec hands back stdout without its final newline, and
-// readWriterLedger takes a last line without one for a record still being written, so the last
-// acknowledged write would be left out and the count differ by one from what `writer check` printed.
-async function pageWriterLedger(): Promise<{ run: string; result: WriterResult }> {
-  const meta = JSON.parse(await lab.exec('client', ['cat', '/tmp/writer/run.json'])) as { run: string };
-  const text = await lab.exec('client', ['cat', '/tmp/writer/ledger']);
-  return { run: meta.run, result: readWriterLedger(text === '' ? '' : `${text}\n`, 'client:/tmp/writer/ledger') };
-}
-
 // Runs a verdict step of the page (writer stop and check, after a wait for the new timeline where
 // there is one), then reads the same ledger and checks the printed verdict against it and the primary.
 async function writerVerdict(step: string): Promise<{ result: WriterResult; ledger: LedgerCheck }> {
   const printed = parseWriterVerdict((await lab.run(step)).output);
-  const { run, result } = await pageWriterLedger();
+  const { run, result } = await lab.writerLedger('client');
   const ledger = await onPrimary((primary) => checkWriterLedger(primary, run, result));
   expect(verdictDiffers(printed, result, ledger)).toBeUndefined();
   return { result, ledger };

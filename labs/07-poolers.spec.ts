@@ -2,7 +2,7 @@
 // PgBouncer measured from its admin console, from PostgreSQL, and from a client writing through it.
 import { expect, test } from 'vitest';
 import {
-  checkWriterLedger, keepLedger, leaderOf, parseWriterVerdict, readWriterLedger, verdictDiffers,
+  checkWriterLedger, keepLedger, leaderOf, parseWriterVerdict, verdictDiffers,
   connect, parsePgbenchLoad, queryValue, tpsSeries, useLab, writesPerSecond,
   type LedgerCheck, type WriterResult,
 } from '../harness/index.ts';
@@ -99,21 +99,11 @@ function printedPool(output: string): Record<string, string> {
   return Object.fromEntries(header.map((name, i) => [name, row[i] ?? '']));
 }
 
-// The page's writer ledger, read from the client container once `writer stop` has returned (every
-// record whole). Not lab.writerLedger: lab.exec hands back stdout without its final newline, and
-// readWriterLedger takes a last line without one for a record still being written, so the last
-// acknowledged write would be left out and the count differ by one from what `writer check` printed.
-async function pageWriterLedger(): Promise<{ run: string; result: WriterResult }> {
-  const meta = JSON.parse(await lab.exec('client', ['cat', '/tmp/writer/run.json'])) as { run: string };
-  const text = await lab.exec('client', ['cat', '/tmp/writer/ledger']);
-  return { run: meta.run, result: readWriterLedger(text === '' ? '' : `${text}\n`, 'client:/tmp/writer/ledger') };
-}
-
 // Runs a verdict step of the page (writer status until a second timeline, stop, check), then reads the
 // same ledger and checks the printed verdict against it and against the primary behind HAProxy.
 async function writerVerdict(step: string): Promise<{ output: string; result: WriterResult; ledger: LedgerCheck }> {
   const { output } = await lab.run(step);
-  const { run, result } = await pageWriterLedger();
+  const { run, result } = await lab.writerLedger('client');
   await using primary = await lab.connect('haproxy', 5000);
   const ledger = await checkWriterLedger(primary, run, result);
   expect(verdictDiffers(parseWriterVerdict(output), result, ledger)).toBeUndefined();
