@@ -361,6 +361,8 @@ describe('writer through a failover that loses nothing: pg2 a synchronous standb
     expectVerdict(check, ledger, expected, 'pg2:5432 (timeline 2)');
     const sent = new Set([...ledger.acks.map((a) => a.id), ...ledger.doubts]);
     expect([...held].filter((id) => !sent.has(id)), 'on pg2 but never sent').toEqual([]);
+    // The largest gap is the failover, as when writes were lost.
+    expect(expected.gap.afterId).toBe(ledger.acks.filter((a) => a.timeline === 1).at(-1)!.id);
     expect(expected.gap.seconds * 1000).toBeGreaterThanOrEqual(failover.promotedAt - failover.killedAt - 1000);
   });
 });
