@@ -58,6 +58,7 @@ interface Ledger {
   run: string;
   acks: { id: number; at: number; timeline: number }[];
   doubts: number[];
+  errors: { at: number; text: string }[];
 }
 
 // The ledger the writer kept (records "ack <id> <unix s> <timeline>", "doubt <id> <unix s>",
@@ -67,14 +68,17 @@ async function readLedger(client: Node): Promise<Ledger> {
   const { run } = JSON.parse(await client.exec(['cat', `${LEDGER_DIR}/run.json`])) as { run: string };
   const acks: Ledger['acks'] = [];
   const doubts: number[] = [];
+  const errors: Ledger['errors'] = [];
   (await client.exec(['cat', file])).split('\n').forEach((line, index) => {
     const ack = /^ack (\d+) (\d+\.\d+) (\d+)$/.exec(line);
     const doubt = /^doubt (\d+) \d+\.\d+$/.exec(line);
+    const error = /^error (\d+\.\d+) (.+)$/.exec(line);
     if (ack) acks.push({ id: Number(ack[1]), at: Number(ack[2]), timeline: Number(ack[3]) });
     else if (doubt) doubts.push(Number(doubt[1]));
-    else if (line !== '' && !/^error \d+\.\d+ .+$/.test(line)) throw new Error(`${file}:${index + 1}: expected an ack, doubt or error record, found ${JSON.stringify(line)}`);
+    else if (error) errors.push({ at: Number(error[1]), text: error[2]! });
+    else if (line !== '') throw new Error(`${file}:${index + 1}: expected an ack, doubt or error record, found ${JSON.stringify(line)}`);
   });
-  return { run, acks, doubts };
+  return { run, acks, doubts, errors };
 }
 
 // The ids of run `run` that `node` holds.
@@ -233,6 +237,16 @@ async function failOver(client: Node, pg1: Node, pg2: Node, after: number): Prom
   return failover;
 }
 
+// What the writer recorded from the kill to its first write on the new timeline (times from the
+// kill), for whoever reads the run: where the largest gap went.
+function outage(ledger: Ledger, failover: Failover): string {
+  const end = ledger.acks.find((a) => a.timeline !== 1)?.at ?? Infinity;
+  const kill = failover.killStartedAt / 1000;
+  const seen = [...ledger.errors.filter((e) => e.at >= kill - 1 && e.at <= end), ...ledger.acks.filter((a) => a.at >= kill - 1 && a.at <= end).slice(-1).map((a) => ({ at: a.at, text: `first write on timeline ${a.timeline}: id ${a.id}` }))];
+  const lines = seen.map((e) => `${(e.at - kill).toFixed(2)} s ${e.text}`);
+  return lines.length > 8 ? [...lines.slice(0, 6), `... ${lines.length - 7} more`, lines.at(-1)!].join('\n') : lines.join('\n');
+}
+
 // The promoted server's timeline, from its control file after a checkpoint.
 async function timelineOf(node: Node): Promise<number> {
   await using client = await node.connect();
@@ -278,7 +292,7 @@ describe('writer through a failover that loses writes: replication to pg2 cut, p
     ledger = await readLedger(client);
     const held = await heldIds(pg2, ledger.run);
     const expected = truth(ledger, held);
-    console.info(`writer check after a failover with replication cut (PostgreSQL ${componentsMajor()}):\n${check}\nkill to promotion ${((failover.promotedAt - failover.killedAt) / 1000).toFixed(1)} s`);
+    console.info(`writer check after a failover with replication cut (PostgreSQL ${componentsMajor()}):\n${check}\nkill to promotion ${((failover.promotedAt - failover.killedAt) / 1000).toFixed(1)} s\n${outage(ledger, failover)}`);
     expect(await timelineOf(pg2)).toBe(2);
     expectVerdict(check, ledger, expected, 'pg2:5432 (timeline 2)');
 
@@ -353,7 +367,7 @@ describe('writer through a failover that loses nothing: pg2 a synchronous standb
     const ledger = await readLedger(client);
     const held = await heldIds(pg2, ledger.run);
     const expected = truth(ledger, held);
-    console.info(`writer check after a failover to a synchronous standby (PostgreSQL ${componentsMajor()}):\n${check}\nkill to promotion ${((failover.promotedAt - failover.killedAt) / 1000).toFixed(1)} s`);
+    console.info(`writer check after a failover to a synchronous standby (PostgreSQL ${componentsMajor()}):\n${check}\nkill to promotion ${((failover.promotedAt - failover.killedAt) / 1000).toFixed(1)} s\n${outage(ledger, failover)}`);
     expect(expected.lost, 'acknowledged writes missing on pg2').toEqual([]);
     expect(check.split('\n')[1]).toBe('lost: 0');
     expect(expected.timelines).toEqual([1, 2]);
@@ -361,6 +375,8 @@ describe('writer through a failover that loses nothing: pg2 a synchronous standb
     expectVerdict(check, ledger, expected, 'pg2:5432 (timeline 2)');
     const sent = new Set([...ledger.acks.map((a) => a.id), ...ledger.doubts]);
     expect([...held].filter((id) => !sent.has(id)), 'on pg2 but never sent').toEqual([]);
+    // The largest gap is the failover, as when writes were lost.
+    expect(expected.gap.afterId).toBe(ledger.acks.filter((a) => a.timeline === 1).at(-1)!.id);
     expect(expected.gap.seconds * 1000).toBeGreaterThanOrEqual(failover.promotedAt - failover.killedAt - 1000);
   });
 });
