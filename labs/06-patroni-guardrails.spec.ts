@@ -4,8 +4,7 @@
 import { expect, test } from 'vitest';
 import {
   keepLedger, leaderOf, type PrimaryConnector,
-  checkWriterLedger, onPrimary as onPrimaryNode, parseWriterVerdict, patroniDialect, useLab, verdictDiffers, writesPerSecond,
-  type LedgerCheck, type WriterResult,
+  onPrimary as onPrimaryNode, patroniDialect, useLab, writesPerSecond,
 } from '../harness/index.ts';
 import type pg from 'pg';
 
@@ -23,16 +22,6 @@ let first: { leader: string; candidate: string; tagged: string };
 
 // Runs queries on the current primary, found as the page's writer finds it (the three nodes, read-write).
 const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work, 60_000);
-
-// Runs a verdict step of the page (writer stop and check, after a wait for the new timeline where
-// there is one), then reads the same ledger and checks the printed verdict against it and the primary.
-async function writerVerdict(step: string): Promise<{ result: WriterResult; ledger: LedgerCheck }> {
-  const printed = parseWriterVerdict((await lab.run(step)).output);
-  const { run, result } = await lab.writerLedger('client');
-  const ledger = await onPrimary((primary) => checkWriterLedger(primary, run, result));
-  expect(verdictDiffers(printed, result, ledger)).toBeUndefined();
-  return { result, ledger };
-}
 
 test('the cluster starts with one leader and two untagged replicas', async () => {
   const { output } = await lab.run('up');
@@ -84,7 +73,7 @@ test('with failsafe_mode the leader stays primary while etcd is gone', async () 
   expect((body as { failsafe_mode_is_active?: boolean }).failsafe_mode_is_active).toBe(true);
   lab.measure('failsafe.active_after_s', (Date.now() - stoppedAt) / 1000, 's', 'edit-config and docker compose stop of all etcd members until the leader reports failsafe_mode_is_active');
   await lab.run('etcd-back');
-  const { result, ledger } = await writerVerdict('writer-failsafe-verdict');
+  const { result, ledger } = await lab.writerVerdict('writer-failsafe-verdict', onPrimary);
   keepLedger(lab.workDir, 'failsafe', result);
   lab.measure('failsafe.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes while etcd was stopped and started again');
   lab.measure('failsafe.lost_writes', ledger.lost.length, 'writes');
@@ -108,7 +97,7 @@ test('a replica beyond maximum_lag_on_failover does not lead; raising the limit 
   // The step waited until the cluster was ready with two members, and named the new leader.
   const newLeaderAt = Date.parse(raised.endedAt);
   expect(leaderOf(await cluster.cluster())).toBe(first.leader);
-  const { result, ledger } = await writerVerdict('writer-max-lag-verdict');
+  const { result, ledger } = await lab.writerVerdict('writer-max-lag-verdict', onPrimary);
   keepLedger(lab.workDir, 'max-lag', result, { killedAt, newLeaderAt });
   lab.measure('max_lag.kill_to_refusal_s', (refusedAt - killedAt) / 1000, 's', 'kill of the leader until the lagging replica logged "exceeds maximum replication lag"');
   lab.measure('max_lag.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes: includes the decision to raise the limit');
@@ -133,7 +122,7 @@ test("with Patroni's defaults (ttl 30, loop_wait 10) a killed leader holds the c
   const { output } = await lab.run('kill-defaults');
   const { state, at: newLeaderAt } = await newLeader;
   expect(leaderOf(state)).toBe(first.tagged);
-  const { result, ledger } = await writerVerdict('writer-defaults-verdict');
+  const { result, ledger } = await lab.writerVerdict('writer-defaults-verdict', onPrimary);
   keepLedger(lab.workDir, 'defaults', result, { killedAt, newLeaderAt });
   lab.measure('defaults.time_to_new_leader_s', (newLeaderAt - killedAt) / 1000, 's', `kill of the leader to a new leader in GET /cluster with ttl ${DEFAULTS.ttl}, loop_wait ${DEFAULTS.loopWait}, retry_timeout ${DEFAULTS.retryTimeout}`);
   lab.measure('defaults.write_gap_s', result.maxGapSeconds, 's', "largest interval between acknowledged writes across the hard kill at Patroni's defaults");

@@ -3,9 +3,9 @@
 import { expect, test } from 'vitest';
 import {
   gapAcross, keepLedger, leaderOf, type PrimaryConnector,
-  budget, checkWriterLedger, onPrimary as onPrimaryNode, parsePgbenchLoad, parseWriterVerdict, patroniDialect,
-  tpsSeries, useLab, verdictDiffers, writesPerSecond,
-  type ClusterState, type LedgerCheck, type WriterResult,
+  budget, onPrimary as onPrimaryNode, parsePgbenchLoad, patroniDialect,
+  tpsSeries, useLab, writesPerSecond,
+  type ClusterState,
 } from '../harness/index.ts';
 import type pg from 'pg';
 
@@ -32,16 +32,6 @@ let connector: PrimaryConnector;
 
 // Runs queries on the current primary, found as a client with the three nodes and read-write finds it.
 const onPrimary = <T>(work: (client: pg.Client) => Promise<T>) => onPrimaryNode(connector, work);
-
-// Runs the page's verdict step (writer status until the new timeline, stop, check), then reads the
-// same ledger and checks the printed verdict against it and against the current primary.
-async function writerVerdict(step: string): Promise<{ result: WriterResult; ledger: LedgerCheck }> {
-  const printed = parseWriterVerdict((await lab.run(step)).output);
-  const { run, result } = await lab.writerLedger('client');
-  const ledger = await onPrimary((primary) => checkWriterLedger(primary, run, result));
-  expect(verdictDiffers(printed, result, ledger)).toBeUndefined();
-  return { result, ledger };
-}
 
 test('the cluster bootstraps with one leader and two streaming replicas', async () => {
   await lab.run('up');
@@ -76,7 +66,7 @@ test('a killed leader is replaced after its lease expires; writes resume on the 
   const newLeader = cluster.waitForLeader({ not: old, timeoutMs: 90_000 }).then((state) => ({ state, at: Date.now() }));
   await lab.run('wait-new-leader');
   const { state, at: newLeaderAt } = await newLeader;
-  const { result, ledger } = await writerVerdict('writer-failover');
+  const { result, ledger } = await lab.writerVerdict('writer-failover', onPrimary);
 
   keepLedger(lab.workDir, 'failover', result, { killedAt, newLeaderAt });
   const timeToLeader = (newLeaderAt - killedAt) / 1000;
@@ -130,7 +120,7 @@ test('a switchover moves the leader with a write gap of seconds and loses nothin
   const leaderAt = Date.now();
   expect(leaderOf(state)).toBe(to);
   await lab.run('role');
-  const { result, ledger } = await writerVerdict('writer-switchover');
+  const { result, ledger } = await lab.writerVerdict('writer-switchover', onPrimary);
   keepLedger(lab.workDir, 'switchover', result, { startedAt });
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between successive acknowledged writes across patronictl switchover');
   lab.measure('switchover.lost_writes', ledger.lost.length, 'writes');
@@ -196,7 +186,7 @@ test('with synchronous_mode two leaders killed in a row are each replaced by the
   const second = await lab.poll('the last replica as synchronous standby', () => cluster.cluster(), (s) => syncStandby(s) !== undefined && leaderOf(s) !== kills[0]!.killed, { deadline: scenario });
   await killOnce('kill-sync-again', second, 0);
 
-  const { result, ledger } = await writerVerdict('writer-sync');
+  const { result, ledger } = await lab.writerVerdict('writer-sync', onPrimary);
   keepLedger(lab.workDir, 'failover-synchronous', result, Object.fromEntries(kills.flatMap((k, i) => [[`killed${i + 1}At`, k.killedAt], [`newLeader${i + 1}At`, k.newLeaderAt]])));
   kills.forEach((kill, i) => {
     lab.measure(`sync_failover.kill${i + 1}.time_to_new_leader_s`, (kill.newLeaderAt - kill.killedAt) / 1000, 's', `synchronous_mode, kill ${i + 1} of 2: kill of the leader to a new leader in GET /cluster`);

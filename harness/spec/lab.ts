@@ -17,7 +17,7 @@ import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wai
 import { repoRoot, relativeToRepo } from '../paths.ts';
 import { connect, publishedAddress, type NodeAddress } from '../postgres/postgres.ts';
 import { PatroniCluster } from '../patroni/patroni.ts';
-import { readWriterLedger, type WriterResult } from '../probes/writer.ts';
+import { checkWriterLedger, parseWriterVerdict, readWriterLedger, verdictDiffers, type LedgerCheck, type WriterResult } from '../probes/writer.ts';
 import { versionFacts, type VersionFacts } from '../lab/majors.ts';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
@@ -288,6 +288,19 @@ export class Lab {
     const result = readWriterLedger(await this.exec(service, ['cat', `${dir}/ledger`]), `${service}:${dir}/ledger`);
     return { run: meta.run, result };
   }
+  // Runs the page's verdict step (`writer check` in the client), reads the same ledger and checks the
+  // printed verdict against it and against the primary that `onPrimary` reaches; fails on a difference.
+  async writerVerdict(
+    step: string, onPrimary: (work: (primary: pg.Client) => Promise<LedgerCheck>) => Promise<LedgerCheck>,
+  ): Promise<{ output: string; result: WriterResult; ledger: LedgerCheck }> {
+    const { output } = await this.run(step);
+    const { run, result } = await this.writerLedger('client');
+    const ledger = await onPrimary((primary) => checkWriterLedger(primary, run, result));
+    const difference = verdictDiffers(parseWriterVerdict(output), result, ledger);
+    if (difference) throw new StepFailedError(`Step \`${step}\`: ${difference}`);
+    return { output, result, ledger };
+  }
+
 
   private environment(): ComposeProject {
     if (!this.project) throw new Error(`Lab ${this.id} has no environment (front matter \`environment: none\`)`);
