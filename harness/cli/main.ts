@@ -71,13 +71,15 @@ program.command('verify')
   .option('--no-build', 'do not build missing or outdated images first')
   .option('--page-only', 'type each lab straight through as an attendee would, without its spec: a pause between commands, nothing in between', false)
   .option('--pause <seconds>', `with --page-only: seconds between two commands (default ${DEFAULT_PAUSE_SECONDS})`)
+  .option('--stop-after <step>', 'with --page-only, one lab and one major: stop after this step and keep the environment (then `workshop check` it)')
   .option('--runs-dir <dir>', 'where run folders (transcripts, evidence) go', path.join(repoRoot, 'runs'))
   .option('--reports-dir <dir>', 'where the latest report per major is copied', path.join(repoRoot, 'reports'))
-  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; pageOnly: boolean; pause?: string; runsDir: string; reportsDir: string }) => {
+  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; pageOnly: boolean; pause?: string; stopAfter?: string; runsDir: string; reportsDir: string }) => {
     if (options.pause !== undefined && !options.pageOnly) throw new UsageError('verify --pause: applies with --page-only only (the pause between two typed commands)');
+    if (options.stopAfter !== undefined && !options.pageOnly) throw new UsageError('verify --stop-after: applies with --page-only only (the page typed up to that step)');
     process.exitCode = await verify({
       labs, majors: parseMajorList(options.pg), keep: options.keep, build: options.build, runsDir: path.resolve(options.runsDir), reportsDir: path.resolve(options.reportsDir),
-      ...(options.pageOnly && { pageOnly: { pauseSeconds: pauseSeconds(options.pause) } }),
+      ...(options.pageOnly && { pageOnly: { pauseSeconds: pauseSeconds(options.pause), ...(options.stopAfter !== undefined && { stopAfter: options.stopAfter }) } }),
     });
   });
 

@@ -11,7 +11,7 @@ import { cleanProjects } from '../environment/compose.ts';
 import { ensureImage, imageVersions } from '../image/images.ts';
 import { parseLabReport, parseRunReport, REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
 import { newRunId, type RunEvent } from '../spec/run-context.ts';
-import { verifyPageOnly } from '../spec/page-only.ts';
+import { runningAfter, verifyPageOnly } from '../spec/page-only.ts';
 import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
 export interface VerifyOptions {
@@ -22,7 +22,9 @@ export interface VerifyOptions {
   runsDir: string;
   reportsDir: string;
   // Type each lab's page straight through without its spec (see spec/page-only.ts).
-  pageOnly?: { pauseSeconds: number };
+  // `stopAfter`: type one lab on one major up to and including this step, then stop with the
+  // environment kept (to see where `workshop check` places an attendee who stopped there).
+  pageOnly?: { pauseSeconds: number; stopAfter?: string };
   // Folder of the modules (tests use fixtures); the curriculum by default.
   root?: string;
 }
@@ -45,6 +47,8 @@ export async function verify(options: VerifyOptions): Promise<number> {
   for (const lab of labs) {
     if (!options.pageOnly && !existsSync(specFile(lab))) throw new UsageError(`verify: lab ${lab.id} has no spec: expected ${relativeToRepo(specFile(lab))}`);
   }
+  const stopAfter = options.pageOnly?.stopAfter;
+  if (stopAfter !== undefined) checkStopAfter(labs, options.majors, stopAfter);
   const runId = newRunId();
   const runDir = path.join(options.runsDir, runId);
   mkdirSync(runDir, { recursive: true });
@@ -61,7 +65,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (!options.keep) {
+    if (!options.keep && stopAfter === undefined) {
       // Specs remove their own environments; what is left was interrupted: keep its logs, then remove it.
       const removed = await cleanProjects(`ws-${runId}`, path.join(runDir, 'evidence'));
       if (removed.length > 0) console.log(pc.yellow(`removed environments left by the run (logs kept in ${relativeToRepo(path.join(runDir, 'evidence'))}): ${removed.join(', ')}`));
@@ -73,6 +77,23 @@ export async function verify(options: VerifyOptions): Promise<number> {
     return 130;
   }
   return reports.every((r) => r.status === 'passed') && reports.length === options.majors.length ? 0 : 1;
+}
+
+// `--stop-after <step>`: one lab, one major, a step of the lab on that major after which the page
+// has ended every background step it started (a kept environment has no terminal to end them in).
+export function checkStopAfter(labs: LabEntry[], majors: number[], stopAfter: string): void {
+  if (labs.length !== 1 || majors.length !== 1) {
+    throw new UsageError(`verify --stop-after ${stopAfter}: give one lab and one major (got labs ${labs.map((l) => l.id).join(', ')}; majors ${majors.join(', ')})`);
+  }
+  const lab = labs[0]!;
+  const major = majors[0]!;
+  const steps = lab.document.steps.filter((s) => !s.pg || s.pg.includes(major));
+  const step = steps.find((s) => s.id === stopAfter);
+  if (!step) throw new UsageError(`verify --stop-after: ${lab.document.file} has no step \`${stopAfter}\` on PostgreSQL ${major}; its steps: ${steps.map((s) => s.id).join(', ')}`);
+  const running = runningAfter(steps, stopAfter);
+  if (running.length > 0) {
+    throw new UsageError(`verify --stop-after ${stopAfter}: background step(s) ${running.map((s) => `\`${s.id}\` (${s.position.file}:${s.position.line})`).join(', ')} still run after it (${step.position.file}:${step.position.line}); stop after a step that comes once the page has ended them`);
+  }
 }
 
 function specFile(lab: LabEntry): string {
@@ -92,7 +113,10 @@ async function verifyMajor(
   const tail = tailEvents(eventsFile, major);
   let exitCode = 0;
   if (applicable.length > 0 && options.pageOnly) {
-    exitCode = await runPagesOnly(major, applicable, { runId, runDir, eventsFile, keep: options.keep, pauseSeconds: options.pageOnly.pauseSeconds, interrupted });
+    exitCode = await runPagesOnly(major, applicable, {
+      runId, runDir, eventsFile, keep: options.keep || options.pageOnly.stopAfter !== undefined, pauseSeconds: options.pageOnly.pauseSeconds, interrupted,
+      ...(options.pageOnly.stopAfter !== undefined && { stopAfter: options.pageOnly.stopAfter }),
+    });
   } else if (applicable.length > 0) {
     const vitest = execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'labs', ...applicable.map((lab) => relativeToRepo(specFile(lab)))], {
       cwd: repoRoot,
@@ -140,15 +164,17 @@ async function verifyMajor(
 // Page-only: the labs typed one after the other in this process, with the same run folder and events.
 async function runPagesOnly(
   major: number, labs: LabEntry[],
-  run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean },
+  run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean; stopAfter?: string },
 ): Promise<number> {
   // Lab reads the run it belongs to from these, as a spec worker does.
   Object.assign(process.env, { WORKSHOP_PG: String(major), WORKSHOP_RUN_ID: run.runId, WORKSHOP_RUN_DIR: run.runDir, WORKSHOP_EVENTS: run.eventsFile, WORKSHOP_KEEP: run.keep ? '1' : '0' });
   let failed = false;
   for (const lab of labs) {
     if (run.interrupted()) return 130;
-    console.log(`${stamp()} pg${major} ${lab.id} ${pc.dim(`page only, ${run.pauseSeconds} s between commands`)}`);
-    const report = await verifyPageOnly(lab.id, { root: path.dirname(path.dirname(lab.file)), major, pauseSeconds: run.pauseSeconds, interrupted: run.interrupted })
+    console.log(`${stamp()} pg${major} ${lab.id} ${pc.dim(`page only, ${run.pauseSeconds} s between commands${run.stopAfter ? `, stopping after step ${run.stopAfter}` : ''}`)}`);
+    const report = await verifyPageOnly(lab.id, {
+      root: path.dirname(path.dirname(lab.file)), major, pauseSeconds: run.pauseSeconds, interrupted: run.interrupted, ...(run.stopAfter !== undefined && { stopAfter: run.stopAfter }),
+    })
       .catch((error: Error) => { console.log(pc.red(error.message)); return undefined; });
     if (report?.status !== 'passed') failed = true;
     for (const error of report?.errors ?? []) console.log(pc.red(error));

@@ -72,6 +72,9 @@ export const LabReport = z.object({
   startedAt: z.string(),
   durationMs: z.number(),
   steps: z.array(StepReport),
+  // `verify --page-only --stop-after <step>`: the lab was stopped on purpose after this step, its
+  // environment kept; the steps after it are not owed.
+  stoppedAfter: z.string().optional(),
   // Applicable steps that never ran: a lab with any is failed.
   stepsNotRun: z.array(z.string()),
   // Optional, so that reports written before checkpoints existed still read as schema 1.

@@ -32,6 +32,9 @@ export interface LabOptions {
   major?: number;
   // Extra variables for every terminal.
   env?: Record<string, string>;
+  // A lab stopped on purpose after this step (`verify --page-only --stop-after`): the steps and
+  // checkpoints after it are not expected to run.
+  stopAfter?: string;
 }
 
 // One lab being verified on one major.
@@ -62,6 +65,7 @@ export class Lab {
   private failed = false;
   private firstFailure: string | undefined;
   private closed = false;
+  private readonly stopAfter?: Step;
 
   constructor(document: LabDocument, options: LabOptions = {}) {
     if (document.problems.length > 0) {
@@ -82,6 +86,10 @@ export class Lab {
     this.extraEnv = { PG_MAJOR: String(this.major), ...this.passwords, ...(this.project && composeEnv(this.project)), ...options.env };
     this.steps = document.steps.filter((step) => !step.pg || step.pg.includes(this.major));
     this.checkpoints = checkpointsFor(document, this.major);
+    if (options.stopAfter !== undefined) {
+      this.stopAfter = this.steps.find((s) => s.id === options.stopAfter);
+      if (!this.stopAfter) throw new Error(`${document.file}: no step \`${options.stopAfter}\` applies to PostgreSQL ${this.major}; steps: ${this.steps.map((s) => s.id).join(', ')}`);
+    }
     for (const checkpoint of this.checkpoints) {
       const step = stepBefore(document, checkpoint, this.major);
       if (step) this.checkpointsAfter.set(step, [...(this.checkpointsAfter.get(step) ?? []), checkpoint]);
@@ -347,9 +355,15 @@ export class Lab {
         abandoned.push(message);
       }
     }
-    const notRun = this.steps.filter((s) => !this.done.has(s.id)).map((s) => `${s.id} (${where(s)})`);
+    // A lab stopped on purpose owes only the steps up to the stop, and their checkpoints.
+    const owed = this.stopAfter ? this.steps.slice(0, this.steps.indexOf(this.stopAfter) + 1) : this.steps;
+    const notRun = owed.filter((s) => !this.done.has(s.id)).map((s) => `${s.id} (${where(s)})`);
+    const owedCheckpoints = this.checkpoints.filter((c) => {
+      const step = stepBefore(this.document, c, this.major);
+      return !this.stopAfter || step === undefined || owed.includes(step);
+    });
     // A checkpoint that never ran was never proved: the lab fails, like a step never run.
-    const checkpointsNotRun = this.checkpoints.filter((c) => !this.checked.has(c)).map((c) => `${c.id} (${where(c)})`);
+    const checkpointsNotRun = owedCheckpoints.filter((c) => !this.checked.has(c)).map((c) => `${c.id} (${where(c)})`);
     if (notRun.length > 0 || checkpointsNotRun.length > 0) this.failed = true;
     let evidence: string | undefined;
     if (this.project) {
@@ -363,6 +377,9 @@ export class Lab {
       }
       if (this.context.keep) {
         emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `kept: ${this.project.name} (cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose ps)` });
+        if (this.stopAfter) {
+          emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `stopped after step \`${this.stopAfter.id}\` (${where(this.stopAfter)}); where it stands: npx workshop check ${this.id} --pg ${this.major} --project ${this.project.name}; remove it: cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose down --volumes` });
+        }
       } else {
         await composeDown(this.project);
       }
@@ -377,6 +394,7 @@ export class Lab {
       startedAt: this.started.toISOString(),
       durationMs: Date.now() - this.started.getTime(),
       steps: this.stepReports,
+      ...(this.stopAfter && { stoppedAfter: this.stopAfter.id }),
       stepsNotRun: notRun,
       checkpoints: this.checkpointReports,
       checkpointsNotRun,

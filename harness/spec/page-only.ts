@@ -19,6 +19,19 @@ export interface PageOnlyOptions extends LabOptions {
   interrupted?: () => boolean;
 }
 
+// The background steps still running once the page has been typed through `stopAfter`: those it
+// started and has not yet ended (`stops=`, `waits=`) by then.
+export function runningAfter(steps: Step[], stopAfter: string): Step[] {
+  const running = new Map<string, Step>();
+  for (const step of steps) {
+    if (step.stops !== undefined) running.delete(step.stops);
+    if (step.waits !== undefined) running.delete(step.waits);
+    if (step.background) running.set(step.id, step);
+    if (step.id === stopAfter) break;
+  }
+  return [...running.values()];
+}
+
 // Opens the lab, types every applicable step in document order, and closes it (report, teardown).
 export async function verifyPageOnly(id: string, options: PageOnlyOptions = {}): Promise<LabReport> {
   const lab = openLab(id, options);
@@ -57,6 +70,7 @@ async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
     }
     await lab.run(step.id);
     if (step.background) running.set(step.id, step);
+    if (step.id === options.stopAfter) return;
   }
   if (running.size > 0) {
     const names = [...running.values()].map((s) => `\`${s.id}\` (${s.position.file}:${s.position.line})`);

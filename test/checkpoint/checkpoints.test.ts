@@ -4,10 +4,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { openLab, StepFailedError } from '../../harness/spec/lab.ts';
 import { verifyPageOnly } from '../../harness/spec/page-only.ts';
 import { parseLabReport } from '../../harness/report/model.ts';
+import { check } from '../../harness/cli/check.ts';
+import { checkStopAfter } from '../../harness/cli/verify.ts';
+import { findLabs } from '../../harness/lab/catalog.ts';
 
 const root = path.join(import.meta.dirname, '..', 'fixtures', 'labs');
 const file = 'test/fixtures/labs/06-checkpoints/lab.md';
@@ -96,5 +100,33 @@ describe('checkpoints in a verified lab', () => {
     const old = { id: 'x', title: 'x', file: 'x', major: 18, status: 'passed', startedAt: '', durationMs: 0, steps: [], stepsNotRun: [], measurements: [], series: [], errors: [] };
     writeFileSync(path.join(process.env.CHECK_STATE!, 'old.json'), JSON.stringify(old));
     expect(parseLabReport(JSON.stringify(old), 'old.json').checkpoints).toBeUndefined();
+  });
+});
+
+describe('a lab stopped halfway (`verify --page-only --stop-after`)', () => {
+  test('owes only the steps up to the stop and their checkpoints, and `workshop check` places the attendee there', async () => {
+    const report = await verifyPageOnly('06-checkpoints', { root, major: 18, pauseSeconds: 0, stopAfter: 'create' });
+    expect(report.errors).toEqual([]);
+    expect(report.status).toBe('passed');
+    expect(report.stoppedAfter).toBe('create');
+    expect(report.steps.map((s) => s.id)).toEqual(['create']);
+    expect(report.stepsNotRun).toEqual([]);
+    expect(report.checkpoints!.map((c) => c.id)).toEqual(['table']);
+    expect(report.checkpointsNotRun).toEqual([]);
+    // The state the page left is what `workshop check` reads: the first section done, the next steps named.
+    const lines: string[] = [];
+    const code = await check({ lab: '06-checkpoints', root, major: 18, print: (line) => lines.push(stripVTControlCharacters(line)) });
+    expect(code).toBe(1);
+    expect(lines).toContain('  last section completed: Create the table');
+    expect(lines).toContain('  the page makes it true in Steps 2 to 3, from “Fill it” (test/fixtures/labs/06-checkpoints/lab.md:26)');
+  });
+
+  test('a step that is not on the page, two labs, or a background step still running: bad input, saying why', () => {
+    const labs = findLabs('06-checkpoints', root);
+    expect(() => checkStopAfter(labs, [18], 'drop')).toThrow('verify --stop-after: test/fixtures/labs/06-checkpoints/lab.md has no step `drop` on PostgreSQL 18; its steps: create, fill, count, empty');
+    expect(() => checkStopAfter([...labs, ...findLabs('02-page-only', root)], [18], 'create')).toThrow('give one lab and one major');
+    expect(() => checkStopAfter(labs, [17, 18], 'create')).toThrow('give one lab and one major');
+    expect(() => checkStopAfter(findLabs('02-page-only', root), [18], 'read')).toThrow('verify --stop-after read: background step(s) `server` (test/fixtures/labs/02-page-only/lab.md:18) still run after it');
+    expect(() => checkStopAfter(findLabs('02-page-only', root), [18], 'stopped')).not.toThrow();
   });
 });
