@@ -519,7 +519,13 @@ export function useLab(id: string, options: LabOptions = {}): Lab {
     process.once('SIGTERM', onSignal);
   });
   afterEach(({ task }) => {
-    if (task.result?.state === 'fail') lab.markFailed(`test failed: ${task.name}`);
+    // The assertion's message goes into the report and the live output, not only vitest's summary
+    // at the end of the run (which the report never sees).
+    if (task.result?.state === 'fail') {
+      const why = (task.result.errors ?? []).map((e) => (e.message ?? String(e)).slice(0, 2000)).join('\n');
+      lab.markFailed(`test failed: ${task.name}${why ? `: ${why}` : ''}`);
+      emit(lab.context, { type: 'note', lab: lab.id, at: new Date().toISOString(), text: `test failed: ${task.name}${why ? `: ${why}` : ''}` });
+    }
   });
   afterAll(async () => {
     process.off('SIGINT', onSignal);
