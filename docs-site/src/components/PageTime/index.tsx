@@ -1,0 +1,47 @@
+// Under a lesson's or lab's title, how long the page takes on the core path ("About 14 min"), and its
+// deep dives' time when it has some; at a deep dive's heading, the "Go further (deep dive)" marker. Both
+// are written into pages by src/remark/agenda-marks.mts; the minutes are the agenda plugin's.
+import type { ReactNode } from 'react';
+import Link from '@docusaurus/Link';
+import { usePluginData } from '@docusaurus/useGlobalData';
+import { useDoc } from '@docusaurus/plugin-content-docs/client';
+import type { AgendaGlobalData } from '@site/src/plugins/agenda/index.mts';
+import { aboutMinutes } from './words';
+import styles from './styles.module.css';
+
+function useTimes() {
+  const data = usePluginData('workshop-agenda') as AgendaGlobalData;
+  const { metadata } = useDoc();
+  return { data, times: data.pages[metadata.source] };
+}
+
+// Capitalized: the time opens a sentence.
+const About = (minutes: number) => {
+  const text = aboutMinutes(minutes);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+};
+
+export function PageTime(): ReactNode {
+  const { data, times } = useTimes();
+  if (!times) return null;
+  return (
+    <p className={styles.time} data-page-time data-core-minutes={times.coreMinutes} data-deep-dive-minutes={times.deepDiveMinutes}>
+      {About(times.coreMinutes)} on the workshop’s core path
+      {times.deepDiveMinutes > 0 && <>, and {aboutMinutes(times.deepDiveMinutes)} more to go further (deep dives)</>}
+      {!times.measured && <> (reading and typing; the commands’ run time is not measured yet)</>}
+      {' · '}<Link to={`${data.route}#how-times-are-computed`}>agenda</Link>
+    </p>
+  );
+}
+
+export function DeepDiveMark({ slug }: { slug: string }): ReactNode {
+  const { times } = useTimes();
+  const minutes = times?.deepDives[slug];
+  return (
+    <p className={styles.deepDive} data-deep-dive-mark={slug}>
+      <span className={styles.label}>Go further (deep dive)</span>
+      {minutes !== undefined && <> · {aboutMinutes(minutes)}</>}
+      {' · '}not on the 3-hour core path: in the workshop, skip this section and come back to it later.
+    </p>
+  );
+}
