@@ -17,6 +17,11 @@ const fixtures = fixtureRunReports();
 const agenda = fixtureAgenda();
 // Minutes to a tenth, as the agenda adds them.
 const tenth = (minutes) => Math.round(minutes * 10) / 10;
+// An attribute's value in the built (minified) HTML, quoted or not.
+const VALUE = '(?:"([^"]*)"|([^\\s>"]+))';
+// The ids of a built page.
+const pageIds = new Map();
+const idsOf = (route) => pageIds.get(route) ?? pageIds.set(route, new Set([...readFileSync(path.join(buildDir, route, 'index.html'), 'utf8').matchAll(new RegExp(`\\sid=${VALUE}`, 'g'))].map((m) => m[1] ?? m[2]))).get(route);
 const coreOf = (file) => tenth(agenda.sections.filter((s) => s.file === file && s.mark === 'core').reduce((sum, s) => sum + s.minutes, 0));
 
 // One Chromium and one server per build, built afresh for this run (unless SITE_TEST_NO_BUILD=1);
@@ -219,16 +224,9 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     if (deepDives.length === 0) assert.match(await main.locator('section[aria-labelledby="go-further"]').innerText(), /No section is marked as a deep dive yet/);
     assert.deepEqual(problems, []);
     await page.close();
-    // Every link's page has the anchor the link names.
-    const byPage = Map.groupBy([...expected.map(([href]) => href), ...deepDives], (href) => href.split('#')[0]);
-    const missing = [];
-    for (const [route, hrefs] of byPage) {
-      const target = await open(route);
-      for (const href of hrefs.filter((h) => h.includes('#'))) {
-        if (await target.page.locator(`[id="${href.split('#')[1]}"]`).count() !== 1) missing.push(href);
-      }
-      await target.page.close();
-    }
+    // Every link's page has the anchor the link names (its server-rendered HTML: the ids are there before React runs).
+    const missing = [...expected.map(([href]) => href), ...deepDives].filter((href) => href.includes('#'))
+      .filter((href) => !idsOf(href.split('#')[0]).has(href.split('#')[1]));
     assert.deepEqual(missing, [], 'links to anchors that their page does not have');
   });
 
@@ -258,8 +256,10 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     const wrong = [];
     for (const file of pages) {
       const html = readFileSync(path.join(buildDir, routeOf(file), 'index.html'), 'utf8');
-      const marked = [...html.matchAll(/<h2[^>]*\bid="([^"]+)"[^>]*>(?:(?!<\/h2>)[\s\S])*<\/h2>\s*<p[^>]*data-deep-dive-mark="([^"]+)"/g)].map((m) => (m[1] === m[2] ? m[1] : `${m[1]}≠${m[2]}`));
-      const markers = [...html.matchAll(/data-deep-dive-mark="([^"]+)"/g)].map((m) => m[1]);
+      // Minified HTML: attribute values may be unquoted.
+      const marked = [...html.matchAll(new RegExp(`<h2[^>]*\\sid=${VALUE}[^>]*>(?:(?!</h2>)[\\s\\S])*</h2>\\s*<p[^>]*\\sdata-deep-dive-mark=${VALUE}`, 'g'))]
+        .map((m) => [m[1] ?? m[2], m[3] ?? m[4]]).map(([id, mark]) => (id === mark ? id : `${id}≠${mark}`));
+      const markers = [...html.matchAll(new RegExp(`\\sdata-deep-dive-mark=${VALUE}`, 'g'))];
       const expected = agenda.sections.filter((s) => s.file === file && s.mark === 'deep-dive').map((s) => s.slug);
       if (JSON.stringify(marked) !== JSON.stringify(expected) || markers.length !== expected.length) wrong.push(`${file}: markers under ${JSON.stringify(marked)} (${markers.length} in all), marked ${JSON.stringify(expected)}`);
       if (!/data-page-time/.test(html)) wrong.push(`${file}: no time under its title`);
