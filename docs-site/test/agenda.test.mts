@@ -1,7 +1,6 @@
 // The agenda on the site: the plan of /agenda/ made from the harness's agenda (buildAgenda, what `workshop
 // agenda --json` prints) of a fixture curriculum with deep dives and a report, the breaks placed at module
-// boundaries, and the agenda-marks remark plugin writing a page's time under its title and the "Go further"
-// marker under each deep dive's heading.
+// boundaries, and the agenda-marks remark plugin writing the "Go further" marker under each deep dive's heading.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,11 +10,11 @@ import { unified } from 'unified';
 import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import { VFile } from 'vfile';
-import type { Heading, Root, RootContent } from 'mdast';
+import type { Heading, Root } from 'mdast';
 import { buildAgenda, pageSections } from '../../harness/agenda/agenda.ts';
 import { relativeToRepo } from '../../harness/paths.ts';
 import { agendaPlan, breakBoundaries, pageTimes, type PageInfo, type PlanModule } from '../src/plugins/agenda/plan.mts';
-import remarkAgendaMarks, { DEEP_DIVE_MARK, PAGE_TIME } from '../src/remark/agenda-marks.mts';
+import remarkAgendaMarks, { DEEP_DIVE_MARK } from '../src/remark/agenda-marks.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, 'fixtures/agenda');
@@ -119,10 +118,10 @@ const names = (tree: Root) => tree.children.map((node) => (node.type === 'mdxJsx
   ? `<${(node as unknown as Jsx).name}${(node as unknown as Jsx).attributes.map((a) => ` ${a.name}="${a.value}"`).join('')}>`
   : node.type === 'heading' ? `h${node.depth} ${(node.children[0] as { value: string }).value}` : node.type));
 
-test('the remark plugin puts the page’s time under its title and the deep-dive marker under each heading the front matter names', () => {
+test('the remark plugin puts the deep-dive marker under each heading the front matter names', () => {
   const file = path.join(curriculum, '01-first/lab.md');
   assert.deepEqual(names(marked(file)), [
-    'yaml', 'h1 Lab: first', `<${PAGE_TIME}>`, 'h2 Start', 'code', 'h2 Look', 'code',
+    'yaml', 'h1 Lab: first', 'h2 Start', 'code', 'h2 Look', 'code',
     'h2 A deep dive', `<${DEEP_DIVE_MARK} slug="a-deep-dive">`, 'code', 'h2 Clean up', 'code',
   ]);
   // The marks are the harness's reading of the page.
@@ -130,24 +129,24 @@ test('the remark plugin puts the page’s time under its title and the deep-dive
   assert.deepEqual(deep, ['a-deep-dive']);
   // A lesson's H3 does not shift the anchors: only `going-further` is marked.
   const lesson = names(marked(path.join(curriculum, '01-first/index.md')));
-  assert.deepEqual(lesson.filter((name) => name.startsWith('<')), [`<${PAGE_TIME}>`, `<${DEEP_DIVE_MARK} slug="going-further">`]);
+  assert.deepEqual(lesson.filter((name) => name.startsWith('<')), [`<${DEEP_DIVE_MARK} slug="going-further">`]);
   assert.equal(lesson[lesson.indexOf('h2 Going further') + 1], `<${DEEP_DIVE_MARK} slug="going-further">`);
-  // A page without deep dives gets its time only.
-  assert.deepEqual(names(marked(path.join(curriculum, '02-second/lab.md'))).filter((name) => name.startsWith('<')), [`<${PAGE_TIME}>`]);
+  // A page without deep dives is left as it is.
+  assert.deepEqual(names(marked(path.join(curriculum, '02-second/lab.md'))).filter((name) => name.startsWith('<')), []);
 });
 
-test('under Docusaurus the title is in a <header> and headings carry their anchors, which must be the agenda’s', () => {
+test('under Docusaurus headings carry their anchors, which must be the agenda’s', () => {
   const file = path.join(curriculum, '01-first/lab.md');
-  const wrapTitle = (tree: Root) => {
-    const index = tree.children.findIndex((node) => node.type === 'heading' && node.depth === 1);
-    tree.children[index] = { type: 'mdxJsxFlowElement', name: 'header', attributes: [], children: [tree.children[index]] } as unknown as RootContent;
-  };
-  assert.deepEqual(names(marked(file, wrapTitle)).slice(0, 3), ['yaml', '<header>', `<${PAGE_TIME}>`]);
   const renamed = (tree: Root) => {
     const heading = tree.children.find((node): node is Heading => node.type === 'heading' && node.depth === 2)!;
     heading.data = { id: 'custom-anchor' } as Heading['data'];
   };
   assert.throws(() => marked(file, renamed), /lab\.md:9: the heading "Start" \(anchor custom-anchor\) is the agenda's "Start" \(anchor start\)/);
+  const same = (tree: Root) => {
+    const heading = tree.children.find((node): node is Heading => node.type === 'heading' && node.depth === 2)!;
+    heading.data = { id: 'start' } as Heading['data'];
+  };
+  assert.equal(names(marked(file, same)).filter((name) => name.startsWith('<')).length, 1);
 });
 
 test('pages outside a module folder are left alone', () => {

@@ -230,22 +230,23 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     assert.deepEqual(missing, [], 'links to anchors that their page does not have');
   });
 
-  test('a lab page says under its title how long it takes on the core path, as the agenda computes it', async () => {
+  test('a lab page says beside its breadcrumbs, above its title, how long it takes on the core path, as the agenda computes it', async () => {
     const file = 'curriculum/01-architecture/lab.md';
     const { page, problems } = await open(routeOf(file));
     const time = page.locator('article [data-page-time]');
     assert.equal(Number(await time.getAttribute('data-core-minutes')), coreOf(file));
-    assert.match(await time.innerText(), new RegExp(`^About ${Math.round(coreOf(file))} min on the workshop’s core path`));
-    // Right under the title, before the page's first section.
-    const [title, below, firstSection] = await Promise.all(['article h1', 'article [data-page-time]', 'article h2'].map((selector) => page.locator(selector).first().boundingBox()));
-    assert.ok(title.y < below.y && below.y < firstSection.y, `the time sits between the title and the first section: ${JSON.stringify({ title, below, firstSection })}`);
+    assert.match(await time.innerText(), new RegExp(`^About ${Math.round(coreOf(file))} min$`));
+    assert.equal(await time.locator('a').getAttribute('href'), '/agenda/#how-times-are-computed');
+    // On the breadcrumbs' row, above the title: no line of its own pushes the first step down.
+    const [crumbs, below, title] = await Promise.all(['article nav.theme-doc-breadcrumbs', 'article [data-page-time]', 'article h1'].map((selector) => page.locator(selector).first().boundingBox()));
+    assert.ok(below.y < crumbs.y + crumbs.height && below.y + below.height > crumbs.y && below.y < title.y, `the time shares the breadcrumbs' row, above the title: ${JSON.stringify({ crumbs, below, title })}`);
     assert.deepEqual(problems, []);
     await page.close();
-    // A lab the fixture reports do not cover says that its commands' run time is not counted.
+    // A lab the fixture reports do not cover says (in its link's title) that its commands' run time is not counted.
     const unmeasured = agenda.sections.find((s) => s.kind === 'lab' && s.commands > 0 && s.runMinutes === undefined);
     if (unmeasured) {
       const other = await open(routeOf(unmeasured.file));
-      assert.match(await other.page.locator('article [data-page-time]').innerText(), /run time is not measured yet/);
+      assert.match(await other.page.locator('article [data-page-time] a').getAttribute('title'), /run time is not measured yet/);
       await other.page.close();
     }
   });
@@ -262,7 +263,7 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
       const markers = [...html.matchAll(new RegExp(`\\sdata-deep-dive-mark=${VALUE}`, 'g'))];
       const expected = agenda.sections.filter((s) => s.file === file && s.mark === 'deep-dive').map((s) => s.slug);
       if (JSON.stringify(marked) !== JSON.stringify(expected) || markers.length !== expected.length) wrong.push(`${file}: markers under ${JSON.stringify(marked)} (${markers.length} in all), marked ${JSON.stringify(expected)}`);
-      if (!/data-page-time/.test(html)) wrong.push(`${file}: no time under its title`);
+      if (!/data-page-time/.test(html)) wrong.push(`${file}: no time beside its breadcrumbs`);
     }
     assert.ok(pages.length >= 18 && existsSync(path.join(buildDir, 'agenda/index.html')), `every lesson and lab: ${pages.length}`);
     assert.deepEqual(wrong, []);

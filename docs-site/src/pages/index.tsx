@@ -60,7 +60,7 @@ export default function Home(): ReactNode {
         <section aria-labelledby="modules">
           <Heading as="h2" id="modules">Modules</Heading>
           <p>Each module is a lesson (the concepts, with diagrams) and a lab (the commands you type, with the output you should see).</p>
-          <p data-agenda-summary>
+          <p data-agenda-summary className={styles.agendaSummary}>
             The <Link to={agenda.route}>agenda</Link> lays them out as the workshop’s 3-hour core path, section by section with
             the time each takes: the core path takes {core} min, {agenda.coreMinutes <= agenda.budgetMinutes
               ? `within its ${agenda.budgetMinutes} min budget` : `over its ${agenda.budgetMinutes} min budget`}.

@@ -1,6 +1,6 @@
-// Writes the agenda into lesson and lab pages: under the page's title a <PageTime /> (its minutes on the
-// core path, and its deep dives' minutes), and under each `##` heading that the front matter's
-// `deep_dives` names a <DeepDiveMark slug="…" /> ("Go further (deep dive)"). Which section is a deep dive
+// Writes the agenda's marks into lesson and lab pages: under each `##` heading that the front matter's
+// `deep_dives` names a <DeepDiveMark slug="…" /> ("Go further (deep dive)"). (The page's own time is shown
+// beside its breadcrumbs: src/theme/DocBreadcrumbs.) Which section is a deep dive
 // is the harness's reading of the page (pageSections, as `workshop agenda` and `workshop lint` read it),
 // so the marks on the site and the agenda's cannot disagree.
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,6 @@ import { toString } from 'mdast-util-to-string';
 import { pageSections } from '../../../harness/agenda/agenda.ts';
 import { LAB_FILE } from '../../../harness/lab/parse.ts';
 
-export const PAGE_TIME = 'PageTime';
 export const DEEP_DIVE_MARK = 'DeepDiveMark';
 
 function jsx(name: string, attributes: Record<string, string> = {}): RootContent {
@@ -49,13 +48,5 @@ export default function remarkAgendaMarks() {
       if (section.mark !== 'deep-dive') return;
       tree.children.splice(tree.children.indexOf(heading) + 1, 0, jsx(DEEP_DIVE_MARK, { slug: section.slug }));
     });
-    // Under the page's title: after its `#` heading when the page opens with one (Docusaurus has wrapped it
-    // in a <header> by now), else at the top.
-    const first = tree.children.findIndex((node) => node.type !== 'yaml');
-    const isTitle = (node: RootContent | undefined): boolean => (node?.type === 'heading' && node.depth === 1)
-      || (node?.type === ('mdxJsxFlowElement' as string) && (node as unknown as { name: string }).name === 'header'
-        && isTitle((node as unknown as { children: RootContent[] }).children[0]));
-    const opensWithTitle = first >= 0 && isTitle(tree.children[first]);
-    tree.children.splice(opensWithTitle ? first + 1 : Math.max(first, 0), 0, jsx(PAGE_TIME));
   };
 }

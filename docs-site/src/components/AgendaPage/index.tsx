@@ -135,7 +135,7 @@ export default function AgendaPage({ plan }: { plan: AgendaPlan }): ReactNode {
           <Heading as="h2" id={HOW_ID}>How times are computed</Heading>
           <p>
             A section’s time is what an attendee spends on it alone: its prose read at {plan.wordsPerMinute} words a minute, {plan.secondsPerCommand} s
-            for each command typed and its output read, and the time its commands took to run in the latest verified run on
+            for each command typed and its output read, and the time its commands took to run in the latest recorded run on
             PostgreSQL {plan.major}. Background commands (a load running while you type) do not add to it. Times shown are rounded;
             the totals add the unrounded times. Breaks come at a module boundary once about {plan.breakAfterMinutes.from}–{plan.breakAfterMinutes.to} minutes of content have passed since the start or the last break.
           </p>

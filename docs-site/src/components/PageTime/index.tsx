@@ -1,6 +1,7 @@
-// Under a lesson's or lab's title, how long the page takes on the core path ("About 14 min"), and its
-// deep dives' time when it has some; at a deep dive's heading, the "Go further (deep dive)" marker. Both
-// are written into pages by src/remark/agenda-marks.mts; the minutes are the agenda plugin's.
+// Beside a lesson's or lab's breadcrumbs, above its title, how long the page takes on the core path
+// ("About 14 min"), and its deep dives' time when it has some (src/theme/DocBreadcrumbs); at a deep dive's
+// heading, the "Go further (deep dive)" marker (written by src/remark/agenda-marks.mts). The minutes are
+// the agenda plugin's.
 import type { ReactNode } from 'react';
 import Link from '@docusaurus/Link';
 import { usePluginData } from '@docusaurus/useGlobalData';
@@ -24,12 +25,13 @@ const About = (minutes: number) => {
 export function PageTime(): ReactNode {
   const { data, times } = useTimes();
   if (!times) return null;
+  // Short enough to share the breadcrumbs' row; the agenda page says the rest (how, and what is not measured).
+  const notMeasured = times.measured ? '' : ': reading and typing only, the commands’ run time is not measured yet';
   return (
     <p className={styles.time} data-page-time data-core-minutes={times.coreMinutes} data-deep-dive-minutes={times.deepDiveMinutes}>
-      {About(times.coreMinutes)} on the workshop’s core path
-      {times.deepDiveMinutes > 0 && <>, and {aboutMinutes(times.deepDiveMinutes)} more to go further (deep dives)</>}
-      {!times.measured && <> (reading and typing; the commands’ run time is not measured yet)</>}
-      {' · '}<Link to={`${data.route}#how-times-are-computed`}>agenda</Link>
+      <Link to={`${data.route}#how-times-are-computed`} title={`Time on the workshop’s core path${notMeasured}`}>
+        {About(times.coreMinutes)}{times.deepDiveMinutes > 0 && <> + {Math.max(1, Math.round(times.deepDiveMinutes))} min deep dives</>}
+      </Link>
     </p>
   );
 }
