@@ -5,10 +5,12 @@ import type * as Preset from '@docusaurus/preset-classic';
 import { themes as prismThemes } from 'prism-react-renderer';
 import remarkLabBlocks from './src/remark/lab-blocks.mts';
 import remarkLabFigures from './src/remark/lab-figures.mts';
+import remarkAgendaMarks from './src/remark/agenda-marks.mts';
 import { moduleSidebar } from './src/site/sidebar.mts';
 import { readMatrix } from './src/site/matrix.mts';
 import { repoRoot, reportsDir } from './src/site/paths.mts';
 import reportsPlugin from './src/plugins/reports/index.mts';
+import agendaPlugin from './src/plugins/agenda/index.mts';
 import { readableTheme } from './src/site/prism-themes.mts';
 
 // On GitHub Actions the repository is known; elsewhere the site has no link to it.
@@ -62,7 +64,7 @@ const config: Config = {
           numberPrefixParser: false,
           sidebarPath: './sidebars.ts',
           sidebarItemsGenerator: moduleSidebar,
-          remarkPlugins: [[remarkLabBlocks, { repoRoot, matrix: readMatrix() }], remarkLabFigures],
+          remarkPlugins: [[remarkLabBlocks, { repoRoot, matrix: readMatrix() }], remarkLabFigures, remarkAgendaMarks],
           showLastUpdateTime: false,
           ...(repositoryUrl && { editUrl: `${repositoryUrl}/edit/main/curriculum/` }),
         },
@@ -72,7 +74,11 @@ const config: Config = {
       } satisfies Preset.Options,
     ],
   ],
-  plugins: [[reportsPlugin, { repoRoot, reportsDir: reportsDir(), repositoryUrl }]],
+  plugins: [
+    [reportsPlugin, { repoRoot, reportsDir: reportsDir(), repositoryUrl }],
+    // The agenda's times on the matrix's default major, as `workshop agenda` computes them by default.
+    [agendaPlugin, { repoRoot, reportsDir: reportsDir(), major: readMatrix().defaultMajor }],
+  ],
   themeConfig: {
     colorMode: { respectPrefersColorScheme: true },
     docs: { sidebar: { hideable: true } },
@@ -81,6 +87,7 @@ const config: Config = {
       logo: { alt: '', src: 'img/favicon.svg' },
       items: [
         { type: 'docSidebar', sidebarId: 'curriculum', position: 'left', label: 'Modules' },
+        { to: '/agenda/', label: 'Agenda', position: 'left' },
         ...(repositoryUrl ? [{ href: repositoryUrl, label: 'GitHub', position: 'right' as const }] : []),
       ],
     },

@@ -5,14 +5,24 @@
 // (`/<repository>/`). Builds into test/.work/ first (SITE_TEST_NO_BUILD=1 reuses earlier builds).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  BUILD_TIMEOUT_MS, PAGE_TIMEOUT_MS, PROJECT_BASE_URL, buildDir, curriculumModules, ensureBuild, fixtureRunReports, launchBrowser,
-  openPage, pollUntil, projectBuildDir, screenshots, serve, sitemapRoutes as routesOf,
+  BUILD_TIMEOUT_MS, PAGE_TIMEOUT_MS, PROJECT_BASE_URL, buildDir, curriculumModules, ensureBuild, fixtureAgenda, fixtureRunReports, launchBrowser,
+  openPage, pollUntil, projectBuildDir, routeOf, screenshots, serve, sitemapRoutes as routesOf,
 } from './support/site.mjs';
+import { BREAK_MINUTES, breakBoundaries } from '../src/plugins/agenda/plan.mts';
 
 const fixtures = fixtureRunReports();
+const agenda = fixtureAgenda();
+// Minutes to a tenth, as the agenda adds them.
+const tenth = (minutes) => Math.round(minutes * 10) / 10;
+// An attribute's value in the built (minified) HTML, quoted or not.
+const VALUE = '(?:"([^"]*)"|([^\\s>"]+))';
+// The ids of a built page.
+const pageIds = new Map();
+const idsOf = (route) => pageIds.get(route) ?? pageIds.set(route, new Set([...readFileSync(path.join(buildDir, route, 'index.html'), 'utf8').matchAll(new RegExp(`\\sid=${VALUE}`, 'g'))].map((m) => m[1] ?? m[2]))).get(route);
+const coreOf = (file) => tenth(agenda.sections.filter((s) => s.file === file && s.mark === 'core').reduce((sum, s) => sum + s.minutes, 0));
 
 // One Chromium and one server per build, built afresh for this run (unless SITE_TEST_NO_BUILD=1);
 // `open` collects what went wrong on a page.
@@ -188,11 +198,84 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     await page.close();
   });
 
+  test('the agenda lists the core path with the harness\'s times, every link reaching an anchor of its page', async () => {
+    const { page, problems } = await open('/agenda/');
+    const main = page.locator('main');
+    // The totals are `workshop agenda --json`'s, and the page says plainly whether they fit the budget.
+    const totals = main.locator('[data-fits]');
+    assert.equal(Number(await totals.getAttribute('data-core-minutes')), agenda.coreMinutes);
+    const core = Math.round(agenda.coreMinutes);
+    assert.match(await totals.innerText(), agenda.coreMinutes <= 150
+      ? new RegExp(`^Core path: ${core} min, within its 150 min budget`)
+      : new RegExp(`^Core path: ${core} min, over its 150 min budget by ${core - 150} min`));
+    const modules = await main.locator('li[data-module]').evaluateAll((items) => items.map((item) => [item.dataset.module, Number(item.dataset.coreMinutes)]));
+    assert.deepEqual(modules, agenda.modules.map((m) => [m.module, m.coreMinutes]), 'every module in order, with its core minutes');
+    // Every core section in order, each with its minutes and a link to its anchor; no deep dive among them.
+    const sections = await main.locator('section[aria-labelledby="core-path"] li[data-minutes] a').evaluateAll((links) => links.map((link) => [link.getAttribute('href'), Number(link.parentElement.dataset.minutes)]));
+    const expected = agenda.sections.filter((s) => s.mark === 'core').map((s) => [`${routeOf(s.file)}${s.slug ? `#${s.slug}` : ''}`, s.minutes]);
+    assert.deepEqual(sections, expected);
+    // Breaks sit between modules, where the module minutes put them (breakBoundaries, unit-tested in agenda.test.mts).
+    const items = await main.locator('section[aria-labelledby="core-path"] > ol > li').evaluateAll((lis) => lis.map((li) => li.dataset.module ?? `break ${li.dataset.breakMinutes} min`));
+    const after = breakBoundaries(agenda.modules.map((m) => m.coreMinutes));
+    assert.deepEqual(items, agenda.modules.flatMap((m, index) => (after.includes(index) ? [m.module, `break ${BREAK_MINUTES} min`] : [m.module])));
+    // The deep dives after the agenda: exactly the sections the pages mark.
+    const deepDives = await main.locator('li[data-deep-dive] a').evaluateAll((links) => links.map((link) => link.getAttribute('href')));
+    assert.deepEqual(deepDives, agenda.sections.filter((s) => s.mark === 'deep-dive').map((s) => `${routeOf(s.file)}#${s.slug}`));
+    if (deepDives.length === 0) assert.match(await main.locator('section[aria-labelledby="go-further"]').innerText(), /No section is marked as a deep dive yet/);
+    assert.deepEqual(problems, []);
+    await page.close();
+    // Every link's page has the anchor the link names (its server-rendered HTML: the ids are there before React runs).
+    const missing = [...expected.map(([href]) => href), ...deepDives].filter((href) => href.includes('#'))
+      .filter((href) => !idsOf(href.split('#')[0]).has(href.split('#')[1]));
+    assert.deepEqual(missing, [], 'links to anchors that their page does not have');
+  });
+
+  test('a lab page says beside its breadcrumbs, above its title, how long it takes on the core path, as the agenda computes it', async () => {
+    const file = 'curriculum/01-architecture/lab.md';
+    const { page, problems } = await open(routeOf(file));
+    const time = page.locator('article [data-page-time]');
+    assert.equal(Number(await time.getAttribute('data-core-minutes')), coreOf(file));
+    assert.match(await time.innerText(), new RegExp(`^About ${Math.round(coreOf(file))} min$`));
+    assert.equal(await time.locator('a').getAttribute('href'), '/agenda/#how-times-are-computed');
+    // On the breadcrumbs' row, above the title: no line of its own pushes the first step down.
+    const [crumbs, below, title] = await Promise.all(['article nav.theme-doc-breadcrumbs', 'article [data-page-time]', 'article h1'].map((selector) => page.locator(selector).first().boundingBox()));
+    assert.ok(below.y < crumbs.y + crumbs.height && below.y + below.height > crumbs.y && below.y < title.y, `the time shares the breadcrumbs' row, above the title: ${JSON.stringify({ crumbs, below, title })}`);
+    assert.deepEqual(problems, []);
+    await page.close();
+    // A lab the fixture reports do not cover says (in its link's title) that its commands' run time is not counted.
+    const unmeasured = agenda.sections.find((s) => s.kind === 'lab' && s.commands > 0 && s.runMinutes === undefined);
+    if (unmeasured) {
+      const other = await open(routeOf(unmeasured.file));
+      assert.match(await other.page.locator('article [data-page-time] a').getAttribute('title'), /run time is not measured yet/);
+      await other.page.close();
+    }
+  });
+
+  test('every deep dive a page marks, and no other section, carries the "Go further" marker under its heading', () => {
+    // The server-rendered pages: the marker is the next element after its section's heading.
+    const pages = [...new Set(agenda.sections.map((s) => s.file))];
+    const wrong = [];
+    for (const file of pages) {
+      const html = readFileSync(path.join(buildDir, routeOf(file), 'index.html'), 'utf8');
+      // Minified HTML: attribute values may be unquoted.
+      const marked = [...html.matchAll(new RegExp(`<h2[^>]*\\sid=${VALUE}[^>]*>(?:(?!</h2>)[\\s\\S])*</h2>\\s*<p[^>]*\\sdata-deep-dive-mark=${VALUE}`, 'g'))]
+        .map((m) => [m[1] ?? m[2], m[3] ?? m[4]]).map(([id, mark]) => (id === mark ? id : `${id}≠${mark}`));
+      const markers = [...html.matchAll(new RegExp(`\\sdata-deep-dive-mark=${VALUE}`, 'g'))];
+      const expected = agenda.sections.filter((s) => s.file === file && s.mark === 'deep-dive').map((s) => s.slug);
+      if (JSON.stringify(marked) !== JSON.stringify(expected) || markers.length !== expected.length) wrong.push(`${file}: markers under ${JSON.stringify(marked)} (${markers.length} in all), marked ${JSON.stringify(expected)}`);
+      if (!/data-page-time/.test(html)) wrong.push(`${file}: no time beside its breadcrumbs`);
+    }
+    assert.ok(pages.length >= 18 && existsSync(path.join(buildDir, 'agenda/index.html')), `every lesson and lab: ${pages.length}`);
+    assert.deepEqual(wrong, []);
+  });
+
   test('the landing page lists the modules, the prerequisites and how to start', async () => {
     const { page } = await open('/');
     for (const module of curriculumModules()) {
       assert.equal(await page.locator(`main a[href$="/${module.folder}/"]`).count() >= 1, true, `no link to module ${module.folder}`);
     }
+    assert.ok(await page.locator('main a[href="/agenda/"]').count() >= 1, 'the landing page links to the agenda');
+    assert.equal(await page.locator('nav.navbar a[href="/agenda/"]').count(), 1, 'the navbar links to the agenda');
     const text = await page.locator('main').innerText();
     assert.match(text, /Prerequisites[\s\S]*Docker/);
     assert.match(text, /npx workshop images/);
@@ -206,7 +289,7 @@ describe('the site under a non-root baseUrl, as GitHub Pages serves a project si
   test('the landing page, a lesson and a lab load with every asset and link under the baseUrl', async () => {
     const routes = sitemapRoutes(projectBuildDir, PROJECT_BASE_URL);
     // Every page shares the same asset paths: these cover the landing page, lessons (Mermaid) and labs (panels, plots).
-    const sample = ['/', '/01-architecture/', '/01-architecture/lab/', '/05-failure/lab/'];
+    const sample = ['/', '/01-architecture/', '/01-architecture/lab/', '/05-failure/lab/', '/agenda/'];
     for (const route of sample) assert.ok(routes.includes(route), `${route} is not in sitemap.xml: ${routes.join(', ')}`);
     const failures = [];
     for (const route of sample) {
@@ -218,6 +301,14 @@ describe('the site under a non-root baseUrl, as GitHub Pages serves a project si
     const hrefs = await page.locator('a[href^="/"]').evaluateAll((links) => links.map((link) => link.getAttribute('href')));
     assert.deepEqual(hrefs.filter((href) => !href.startsWith(PROJECT_BASE_URL)), [], 'links that leave the baseUrl');
     await page.close();
+    // The agenda's links to sections and the pages' links to the agenda stay under the baseUrl too.
+    for (const route of ['/agenda/', '/01-architecture/lab/']) {
+      const { page: other } = await site.open(route);
+      const links = await other.locator('main a[href^="/"], article a[href^="/"]').evaluateAll((links) => links.map((link) => link.getAttribute('href')));
+      assert.ok(links.some((href) => href.includes('agenda/') || href.includes('#')), `${route} has its agenda links: ${links.join(', ')}`);
+      assert.deepEqual(links.filter((href) => !href.startsWith(PROJECT_BASE_URL)), [], `${route}: links that leave the baseUrl`);
+      await other.close();
+    }
   });
 
   test('searching pg_rewind offline finds module 05', async () => {

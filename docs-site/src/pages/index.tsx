@@ -7,6 +7,7 @@ import Heading from '@theme/Heading';
 import useDocusaurusContext from '@docusaurus/useDocusaurusContext';
 import { usePluginData } from '@docusaurus/useGlobalData';
 import type { WorkshopData } from '@site/src/plugins/reports/index.mts';
+import type { AgendaGlobalData } from '@site/src/plugins/agenda/index.mts';
 import Markdown from '@site/src/components/Markdown';
 import styles from './index.module.css';
 
@@ -38,6 +39,8 @@ function ModuleCard({ module, data }: { module: WorkshopData['modules'][number];
 export default function Home(): ReactNode {
   const { siteConfig } = useDocusaurusContext();
   const data = usePluginData('workshop-reports') as WorkshopData;
+  const agenda = usePluginData('workshop-agenda') as AgendaGlobalData;
+  const core = Math.round(agenda.coreMinutes);
   const first = data.modules[0];
   return (
     <Layout title="Home" description={siteConfig.tagline}>
@@ -49,12 +52,19 @@ export default function Home(): ReactNode {
           {first && (
             <Link className="button button--primary button--lg" to={first.lessonPath}>Start with module {first.number}</Link>
           )}
+          {' '}
+          <Link className="button button--secondary button--lg" to={agenda.route}>Agenda</Link>
         </div>
       </header>
       <main className="container margin-vert--lg">
         <section aria-labelledby="modules">
           <Heading as="h2" id="modules">Modules</Heading>
           <p>Each module is a lesson (the concepts, with diagrams) and a lab (the commands you type, with the output you should see).</p>
+          <p data-agenda-summary className={styles.agendaSummary}>
+            The <Link to={agenda.route}>agenda</Link> lays them out as the workshop’s 3-hour core path, section by section with
+            the time each takes: the core path takes {core} min, {agenda.coreMinutes <= agenda.budgetMinutes
+              ? `within its ${agenda.budgetMinutes} min budget` : `over its ${agenda.budgetMinutes} min budget`}.
+          </p>
           <ol className={styles.modules}>
             {data.modules.map((module) => <ModuleCard key={module.folder} module={module} data={data} />)}
           </ol>

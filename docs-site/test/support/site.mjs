@@ -11,6 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import YAML from 'yaml';
+import { buildAgenda } from '../../../harness/agenda/agenda.ts';
+import { matrix } from '../../../harness/lab/majors.ts';
 
 export const siteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const repoRoot = path.resolve(siteDir, '..');
@@ -25,8 +27,8 @@ const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disabl
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // What the build is made of: when none of it changed since test/.work/build was written (by this run's
 // browser.test.mjs, which runs first), the build is reused rather than made a second time. The labs'
-// labels files and the harness's report and lab modules are read by the build too.
-const BUILD_INPUTS = ['curriculum', 'environments', 'README.md', 'labs', 'harness/report', 'harness/lab', 'harness/paths.ts',
+// labels files and the harness's report, lab and agenda modules are read by the build too.
+const BUILD_INPUTS = ['curriculum', 'environments', 'README.md', 'labs', 'harness/report', 'harness/lab', 'harness/agenda', 'harness/paths.ts',
   'docs-site/src', 'docs-site/static', 'docs-site/test/fixtures/reports', 'docs-site/docusaurus.config.ts', 'docs-site/sidebars.ts', 'docs-site/package-lock.json'];
 // A GitHub project site: https://<owner>.github.io/<repository>/.
 export const PROJECT_BASE_URL = '/postgres-platform-workshop/';
@@ -172,4 +174,16 @@ export function fixtureRunReports() {
   return readdirSync(fixtureReports).filter((name) => name.endsWith('.json'))
     .map((name) => JSON.parse(readFileSync(path.join(fixtureReports, name), 'utf8')))
     .sort((a, b) => a.major - b.major);
+}
+
+// The agenda the site is built with: the harness's computation on the default major over the fixture
+// reports, as `workshop agenda --json` prints it (JSON, so the comparison is with what the CLI prints).
+export function fixtureAgenda() {
+  return JSON.parse(JSON.stringify(buildAgenda(matrix().defaultMajor, { reportsDir: fixtureReports })));
+}
+
+// The route of a curriculum page (`curriculum/01-architecture/lab.md` is `/01-architecture/lab/`).
+export function routeOf(file) {
+  const [module, name] = file.split('/').slice(-2);
+  return `/${module}/${name === 'index.md' ? '' : `${name.replace(/\.md$/, '')}/`}`;
 }
