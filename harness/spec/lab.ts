@@ -292,7 +292,12 @@ export class Lab {
   // The ledger of the image's `writer` that the page started in `service` (its run and records), as
   // the spec's measurements read it; `dir` is the writer's WRITER_DIR.
   async writerLedger(service = 'client', dir = '/tmp/writer'): Promise<{ run: string; result: WriterResult }> {
-    const meta = JSON.parse(await this.exec(service, ['cat', `${dir}/run.json`])) as { run: string };
+    // `docker compose exec` under heavy load has been seen to exit 0 with no output (07, twice:
+    // "Unexpected end of JSON input"); the file itself is written whole by `writer start`. Read
+    // until it parses, with a deadline that reports the last output seen.
+    const parses = (text: string) => { try { return typeof (JSON.parse(text) as { run?: unknown }).run === 'string'; } catch { return false; } };
+    const text = await this.poll(`${service}:${dir}/run.json to read as the writer's run (JSON with "run")`, () => this.exec(service, ['cat', `${dir}/run.json`]), parses, { timeoutMs: 20_000, intervalMs: 500 });
+    const meta = JSON.parse(text) as { run: string };
     const result = readWriterLedger(await this.exec(service, ['cat', `${dir}/ledger`]), `${service}:${dir}/ledger`);
     return { run: meta.run, result };
   }
