@@ -8,7 +8,7 @@ import { formatProblem } from '../lab/model.ts';
 import { PROGRAM_LANGUAGES } from '../lab/parse.ts';
 import { matchOutput } from '../expect/match.ts';
 import { Terminal, type CommandOutcome } from '../terminal/terminal.ts';
-import { compose, composeDown, composeEnv, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
+import { compose, composeDown, composeEnv, harnessProjects, projectName, saveEvidence, type ComposeProject } from '../environment/compose.ts';
 import type { CheckpointReport, LabReport, Measurement, Series, StepReport } from '../report/model.ts';
 import { checkpointsFor, checkpointTarget, runCheckpoints, type CheckpointResult } from '../checkpoint/run.ts';
 import { expectedAt, standing, stepBefore } from '../checkpoint/standing.ts';
@@ -380,7 +380,10 @@ export class Lab {
           this.errors.push(`Saving evidence failed: ${(error as Error).message}`);
         }
       }
-      if (this.context.keep) {
+      if (this.context.keep && !(await harnessProjects()).includes(this.project.name)) {
+        // The page's own clean-up step (`docker compose down --volumes`) ran: nothing is left to keep.
+        emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `not kept: the page's clean-up step removed ${this.project.name}; to keep an environment, stop before it: workshop verify --page-only --stop-after <step> ${this.id} --pg ${this.major}` });
+      } else if (this.context.keep) {
         emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `kept: ${this.project.name} (cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose ps)` });
         if (this.stopAfter) {
           emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `stopped after step \`${this.stopAfter.id}\` (${where(this.stopAfter)}); where it stands: npx workshop check ${this.id} --pg ${this.major} --project ${this.project.name}; remove it: cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose down --volumes` });
