@@ -78,3 +78,11 @@ describe(`${LAB} stopped after step ${STOP_AFTER}`, () => {
     expect(standing(second.output)).toEqual(standing(first.output));
   });
 });
+
+test('with no environment of the lab running, workshop check exits 2 and says how to start one', async () => {
+  // Environments of verify runs (ws-<run id>-…) are never taken for the attendee's own.
+  const result = await cli('check', '04-replication', '--pg', String(major));
+  expect(result.exitCode, result.output).toBe(2);
+  expect(result.output).toContain('no `replication` environment is running');
+  expect(result.output).toContain('start it: cd environments/replication && docker compose up --detach --wait');
+});
