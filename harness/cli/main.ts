@@ -130,6 +130,8 @@ program.command('test')
     if (components.exitCode !== 0) { process.exitCode = EXIT.failed; return; }
     const runs = { runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') };
     const full = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, ...runs });
+    // Interrupted (Ctrl-C, SIGTERM): stop here rather than start the page-only run.
+    if (full === 130) { process.exitCode = 130; return; }
     // Then every page as an attendee types it: straight through, a pause between commands, no spec code.
     log(`page-only: every lab typed straight through on PostgreSQL ${matrix().defaultMajor}, ${TEST_PAUSE_SECONDS} s between commands (workshop verify --page-only --pause ${TEST_PAUSE_SECONDS})`);
     const pageOnly = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
