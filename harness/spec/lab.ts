@@ -531,8 +531,9 @@ export function useLab(id: string, options: LabOptions = {}): Lab {
     // at the end of the run (which the report never sees).
     if (task.result?.state === 'fail') {
       const why = (task.result.errors ?? []).map((e) => (e.message ?? String(e)).slice(0, 2000)).join('\n');
-      lab.markFailed(`test failed: ${task.name}${why ? `: ${why}` : ''}`);
-      emit(lab.context, { type: 'note', lab: lab.id, at: new Date().toISOString(), text: `test failed: ${task.name}${why ? `: ${why}` : ''}` });
+      const message = `test failed: ${task.name}${why ? `: ${why}` : ''}`;
+      lab.markFailed(message);
+      emit(lab.context, { type: 'note', lab: lab.id, at: new Date().toISOString(), text: message });
     }
   });
   afterAll(async () => {
