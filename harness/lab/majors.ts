@@ -26,6 +26,8 @@ const MajorRow = z.strictObject({
   pg_walinspect: z.boolean(),
   checkpoint_counters: z.enum(['pg_stat_bgwriter', 'pg_stat_checkpointer']),
   pgbouncer_prepared_statements: z.boolean(),
+  // Scripts of environments/image/patches/ the image build applies to the packaged Patroni.
+  patroni_patches: z.array(z.string().regex(/^[a-z0-9-]+$/, 'expected the name of a script in environments/image/patches/ without `.sh`')),
 });
 const Table = z.strictObject({ majors: z.record(z.string().regex(/^\d+$/, 'expected a PostgreSQL major such as 18'), MajorRow) });
 
@@ -132,6 +134,7 @@ export function imageBuildArgs(major: number): Record<string, string> {
     PG_MAJOR: String(major),
     PG_WALINSPECT: row.pg_walinspect ? 'yes' : 'no',
     CHECKPOINT_COUNTERS: row.checkpoint_counters,
+    PATRONI_PATCHES: row.patroni_patches.length > 0 ? row.patroni_patches.join(' ') : 'none',
   };
 }
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { MajorRange, imageBuildArgs, knownMajors, matrix, parseMajorList, readMatrix, versionFacts } from '../../harness/lab/majors.ts';
+import { environmentsDir } from '../../harness/paths.ts';
 
 describe('the version table', () => {
   test('is read from environments/majors.yaml, with the default major of environments/.env', () => {
@@ -16,7 +17,15 @@ describe('the version table', () => {
     expect(versionFacts(17).patroni).toMatchObject({ leaderRole: 'primary', ttlFloorSeconds: 20, replicaState: 'streaming' });
     expect(versionFacts(15).checkpointCounters).toBe('pg_stat_bgwriter');
     expect(versionFacts(18).checkpointCounters).toBe('pg_stat_checkpointer');
-    expect(imageBuildArgs(15)).toEqual({ DEBIAN_SUITE: 'bookworm', PG_MAJOR: '15', PG_WALINSPECT: 'no', CHECKPOINT_COUNTERS: 'pg_stat_bgwriter' });
+    expect(imageBuildArgs(15)).toEqual({ DEBIAN_SUITE: 'bookworm', PG_MAJOR: '15', PG_WALINSPECT: 'no', CHECKPOINT_COUNTERS: 'pg_stat_bgwriter', PATRONI_PATCHES: 'etcd3-leader-key-create-revision' });
+    expect(imageBuildArgs(18).PATRONI_PATCHES).toBe('none');
+    // Every patch the table names is an executable script the image build can run.
+    for (const major of knownMajors()) {
+      for (const name of matrix().majors.get(major)!.patroni_patches) {
+        const script = path.join(environmentsDir, 'image', 'patches', `${name}.sh`);
+        expect(statSync(script).mode & 0o111, `${script} (named by PostgreSQL ${major}'s patroni_patches) is executable`).not.toBe(0);
+      }
+    }
   });
 
   test('a malformed table is refused, naming the file, the entry and what is wrong', () => {
