@@ -42,7 +42,8 @@ afterAll(async () => {
 // A login to PgBouncer from the host; resolves to current_user, or rejects with PgBouncer's error.
 async function loginThroughPgbouncer(user: string, password: string, database = 'postgres'): Promise<string | null> {
   await using client = await connect(await pgbouncer.address(6432), { user, password, database });
-  return queryValue(client, 'select current_user');
+  // Awaited here: the connection ends when this function returns.
+  return await queryValue(client, 'select current_user');
 }
 
 describe('PgBouncer looks roles up through pgbouncer.get_auth as pgbouncer_auth', () => {
