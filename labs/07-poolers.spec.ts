@@ -122,6 +122,38 @@ test('the platform starts; the leader is the node Patroni names', async () => {
   await lab.run('admin');
 });
 
+test('PgBouncer logs app in through auth_query, as an auth_user that is no superuser and cannot read pg_authid', async () => {
+  // What PgBouncer runs with (SHOW CONFIG), not what the file says.
+  await using admin = await pgbouncer('pgbouncer');
+  const config = new Map((await admin.query<{ key: string; value: string }>('SHOW CONFIG')).rows.map((r) => [r.key, r.value]));
+  const authUser = config.get('auth_user');
+  expect(authUser, 'auth_user in SHOW CONFIG').toBeTruthy();
+  expect(config.get('auth_query')).toMatch(/pgbouncer\.get_auth\(\$1\)/);
+  // app is not in the auth_file (pgbouncer-node writes postgres and the auth_user only)...
+  const listed = (await lab.exec('pgbouncer', ['awk', '{ print $1 }', '/tmp/pgbouncer/userlist.txt'])).trim().split('\n');
+  expect(listed).toEqual(['"postgres"', `"${authUser}"`]);
+  // ...so its login, with the password step app-role gave it, went through auth_query; a wrong one is refused.
+  const address = await lab.address('pgbouncer', 6432);
+  await using primary = await lab.connect('haproxy', 5000);
+  {
+    await using app = await connect(address, { user: APP_ROLE, password: APP_ROLE });
+    expect(await queryValue(app, 'select current_user')).toBe(APP_ROLE);
+    // PgBouncer's server connection that ran auth_query, as PostgreSQL sees it (idle in its pool).
+    expect(Number(await queryValue(primary, 'select count(*) from pg_stat_activity where usename = $1', [authUser]))).toBeGreaterThan(0);
+  }
+  // PgBouncer 1.18 to 1.26 answer "SASL authentication failed".
+  await expect(connect(address, { user: APP_ROLE, password: 'not-the-password' })).rejects.toThrow(/authentication failed/);
+  expect(await queryValue(primary, 'select rolsuper from pg_roles where rolname = $1', [authUser])).toBe('false');
+  expect(await queryValue(primary, "select has_function_privilege($1, 'pgbouncer.get_auth(text)', 'execute')", [APP_ROLE])).toBe('false');
+  // With the auth_user's privileges: the function answers, the catalogs it reads do not.
+  await primary.query(`set role "${authUser}"`);
+  await expect(primary.query('select rolpassword from pg_authid')).rejects.toThrow(/permission denied for table pg_authid/);
+  await expect(primary.query('select passwd from pg_shadow')).rejects.toThrow(/permission denied for (view|table) pg_shadow/);
+  expect(await queryValue(primary, 'select passwd from pgbouncer.get_auth($1)', [APP_ROLE])).toMatch(/^SCRAM-SHA-256\$/);
+  // Superusers are never looked up: they log in through the auth_file or not at all.
+  expect(await queryValue(primary, "select count(*) from pgbouncer.get_auth('postgres')")).toBe('0');
+});
+
 test('1,000 clients straight to PostgreSQL are refused past max_connections', async () => {
   await using primary = await lab.connect('haproxy', 5000);
   const maxConnections = Number(await queryValue(primary, 'show max_connections'));

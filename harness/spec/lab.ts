@@ -61,7 +61,7 @@ export class Lab {
   private readonly seriesList: Series[] = [];
   private readonly errors: string[] = [];
   private readonly extraEnv: Record<string, string>;
-  private readonly passwords: { POSTGRES_PASSWORD: string; REPLICATION_PASSWORD: string };
+  private readonly passwords: { POSTGRES_PASSWORD: string; REPLICATION_PASSWORD: string; PGBOUNCER_AUTH_PASSWORD: string };
   private failed = false;
   private firstFailure: string | undefined;
   private closed = false;
@@ -82,7 +82,11 @@ export class Lab {
       : undefined;
     // Fresh passwords per run: the environments read them from the terminal's variables, so no fixed
     // secret is needed anywhere and the spec's own connections use the same ones.
-    this.passwords = { POSTGRES_PASSWORD: randomBytes(12).toString('base64url'), REPLICATION_PASSWORD: randomBytes(12).toString('base64url') };
+    this.passwords = {
+      POSTGRES_PASSWORD: randomBytes(12).toString('base64url'),
+      REPLICATION_PASSWORD: randomBytes(12).toString('base64url'),
+      PGBOUNCER_AUTH_PASSWORD: randomBytes(12).toString('base64url'),
+    };
     this.extraEnv = { PG_MAJOR: String(this.major), ...this.passwords, ...(this.project && composeEnv(this.project)), ...options.env };
     this.steps = document.steps.filter((step) => !step.pg || step.pg.includes(this.major));
     this.checkpoints = checkpointsFor(document, this.major);

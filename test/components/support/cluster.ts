@@ -38,10 +38,11 @@ export function componentsRun(): string {
 export interface Secrets {
   postgres: string;
   replication: string;
+  pgbouncerAuth: string;
 }
 
 function secrets(): Secrets {
-  return { postgres: randomBytes(18).toString('base64url'), replication: randomBytes(18).toString('base64url') };
+  return { postgres: randomBytes(18).toString('base64url'), replication: randomBytes(18).toString('base64url'), pgbouncerAuth: randomBytes(18).toString('base64url') };
 }
 
 // One started PostgreSQL container of a cluster.
@@ -169,7 +170,9 @@ export class Cluster implements AsyncDisposable {
     }
     const container = await this.container(name)
       .withCommand(['pgbouncer-node', '/tmp/pgbouncer-components.ini'])
-      .withEnvironment({ POSTGRES_PASSWORD: this.secrets.postgres })
+      // pgbouncer-node writes auth_user's line too; the plain primary has no such role, which only
+      // matters to roles other than postgres (looked up through auth_query): none log in here.
+      .withEnvironment({ POSTGRES_PASSWORD: this.secrets.postgres, PGBOUNCER_AUTH_PASSWORD: this.secrets.pgbouncerAuth })
       .withCopyContentToContainer([{ content: ini, target: '/tmp/pgbouncer-components.ini' }])
       .withExposedPorts(6432)
       .withWaitStrategy(Wait.forLogMessage(/process up: PgBouncer/))
