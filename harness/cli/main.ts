@@ -1,5 +1,5 @@
 // The `workshop` command line: lint, verify, test, images, up, down, clean, ci.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { execa } from 'execa';
@@ -143,9 +143,12 @@ program.command('agenda')
   .addOption(new Option('--pg <major>', `the major whose reports give the measured step times; default ${matrix().defaultMajor}`))
   .option('--all', 'list deep-dive sections too', false)
   .option('--json', 'print the agenda as JSON', false)
-  .action((options: { pg?: string; all: boolean; json: boolean }) => {
+  .option('--reports-dir <dir>', 'where the latest report per major is read (pg<major>.json)', path.join(repoRoot, 'reports'))
+  .action((options: { pg?: string; all: boolean; json: boolean; reportsDir: string }) => {
     const [major] = parseMajorList(options.pg);
-    const agenda = buildAgenda(major!);
+    const reportsDir = path.resolve(options.reportsDir);
+    if (!existsSync(reportsDir)) throw new UsageError(`agenda --reports-dir ${options.reportsDir}: no such directory (${reportsDir}); give the folder that holds pg<major>.json, as verify --reports-dir wrote it`);
+    const agenda = buildAgenda(major!, { reportsDir });
     console.log(options.json ? JSON.stringify(agenda, null, 2) : formatAgenda(agenda, { all: options.all }));
     if (agenda.problems.length > 0) {
       console.error(agenda.problems.map(formatProblem).join('\n'));

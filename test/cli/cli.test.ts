@@ -35,6 +35,20 @@ describe('the workshop CLI', () => {
     expect(unknown.stderr).toContain('Lab `no-such-lab`: no such lab');
   });
 
+  test('agenda reads the reports of --reports-dir, and refuses a folder that does not exist', { timeout: 60_000 }, async () => {
+    const missing = await workshop('agenda', '--reports-dir', 'test/fixtures/agenda/no-such-folder');
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('agenda --reports-dir test/fixtures/agenda/no-such-folder: no such directory');
+    // A report in which lab 01's `up` took 90 s: its section is timed from that folder, and no other lab is measured.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agenda-reports-'));
+    writeFileSync(path.join(dir, 'pg18.json'), JSON.stringify({ labs: [{ id: '01-architecture', status: 'passed', steps: [{ id: 'up', durationMs: 90_000 }] }] }));
+    const measured = await workshop('agenda', '--reports-dir', dir, '--json');
+    rmSync(dir, { recursive: true, force: true });
+    const agenda = JSON.parse(measured.stdout) as { sections: { lab?: string; slug: string; runMinutes?: number }[] };
+    expect(agenda.sections.find((s) => s.lab === '01-architecture' && s.slug === 'start-the-server')?.runMinutes).toBe(1.5);
+    expect(agenda.sections.filter((s) => s.runMinutes !== undefined && s.lab !== '01-architecture')).toEqual([]);
+  });
+
   test('verify --pause needs --page-only and a number of seconds', async () => {
     const alone = await workshop('verify', '01', '--pause', '2');
     expect(alone.exitCode).toBe(2);
