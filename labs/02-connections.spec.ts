@@ -31,14 +31,16 @@ function psqlRow(output: string): number[] {
 }
 
 // Samples pg_stat_activity every 100 ms while `running` lasts: how many pgbench backends were active,
-// and how many of those waited on a heavyweight lock (a row or transaction lock).
+// how many of those waited on a heavyweight lock (a row or transaction lock), and how many waited
+// on nothing (no wait_event: running on a core or ready to run).
 async function sampleLockWaits(client: pg.Client, running: Promise<unknown>) {
-  const reads = await sampleWhile(running, async () => (await client.query<{ active: number; lock: number }>(
-    "select count(*)::int as active, (count(*) filter (where wait_event_type = 'Lock'))::int as lock from pg_stat_activity where application_name = 'pgbench' and state = 'active'")).rows[0]!, 100);
+  const reads = await sampleWhile(running, async () => (await client.query<{ active: number; lock: number; none: number }>(
+    "select count(*)::int as active, (count(*) filter (where wait_event_type = 'Lock'))::int as lock, (count(*) filter (where wait_event is null))::int as none from pg_stat_activity where application_name = 'pgbench' and state = 'active'")).rows[0]!, 100);
   const busy = reads.filter((read) => read.active > 0);
   const active = busy.reduce((sum, read) => sum + read.active, 0);
   const waitingOnLock = busy.reduce((sum, read) => sum + read.lock, 0);
-  return { samples: busy.length, lockFraction: active > 0 ? waitingOnLock / active : 0 };
+  const waitingOnNothing = busy.reduce((sum, read) => sum + read.none, 0);
+  return { samples: busy.length, lockFraction: active > 0 ? waitingOnLock / active : 0, noWaitFraction: active > 0 ? waitingOnNothing / active : 0 };
 }
 
 test('the server starts, with pgbench tables at scale 1', async () => {
@@ -116,27 +118,35 @@ test('idle connections hold memory; idle-in-transaction ones enlarge snapshots a
   await lab.run('end-idle-in-transaction');
 });
 
-test('32 busy connections on 2 cores wait on each other: no more throughput, longer latency', async () => {
+test('32 busy connections on 2 cores queue for a core: no more throughput, longer latency; writes to one row queue on its lock', async () => {
   await using pg1 = await lab.connect('pg1');
-  const two = lab.run('busy-2');
-  const twoWaits = await sampleLockWaits(pg1, two);
-  const twoOut = (await two).output;
+  const twoOut = (await lab.run('busy-2')).output;
   const many = lab.run('busy-32');
   const manyWaits = await sampleLockWaits(pg1, many);
   const manyOut = (await many).output;
   const latency2 = printedFigure(twoOut, 'latency average =');
   const latency32 = printedFigure(manyOut, 'latency average =');
-  lab.measure('busy.tps_2_clients', printedFigure(twoOut, 'tps ='), 'tps', 'pgbench tpcb-like, scale 1, 2 clients');
+  lab.measure('busy.tps_2_clients', printedFigure(twoOut, 'tps ='), 'tps', 'pgbench select-only, scale 1, 2 clients');
   lab.measure('busy.tps_32_clients', printedFigure(manyOut, 'tps ='), 'tps', 'the same with 32 clients');
   lab.measure('busy.latency_ms_2_clients', latency2, 'ms');
   lab.measure('busy.latency_ms_32_clients', latency32, 'ms');
-  lab.measure('busy.lock_wait_fraction_2_clients', twoWaits.lockFraction, 'ratio', `active backends seen waiting on a lock (${twoWaits.samples} samples)`);
+  lab.measure('busy.no_wait_fraction_32_clients', manyWaits.noWaitFraction, 'ratio', `active backends seen with no wait_event (${manyWaits.samples} samples)`);
   lab.measure('busy.lock_wait_fraction_32_clients', manyWaits.lockFraction, 'ratio', `active backends seen waiting on a lock (${manyWaits.samples} samples)`);
   // 16 times the clients cannot bring 4 times the throughput on 2 cores: latency grows at least 4 times.
   expect(latency32).toBeGreaterThan(4 * latency2);
-  // The mechanism: most of the 32 backends wait for the one row lock, not for CPU.
+  // The mechanism: read-only backends queue for a core, not for each other.
   expect(manyWaits.samples).toBeGreaterThan(5);
-  expect(manyWaits.lockFraction).toBeGreaterThan(0.5);
+  expect(manyWaits.lockFraction).toBeLessThan(0.05);
+
+  // Writes to the one branch row: most of the 32 backends wait for its lock.
+  const writes = lab.run('busy-32-writes');
+  const writesWaits = await sampleLockWaits(pg1, writes);
+  const writesOut = (await writes).output;
+  lab.measure('busy.tps_32_writes', printedFigure(writesOut, 'tps ='), 'tps', 'pgbench tpcb-like (one pgbench_branches row), 32 clients');
+  lab.measure('busy.latency_ms_32_writes', printedFigure(writesOut, 'latency average ='), 'ms');
+  lab.measure('busy.lock_wait_fraction_32_writes', writesWaits.lockFraction, 'ratio', `active backends seen waiting on a lock (${writesWaits.samples} samples)`);
+  expect(writesWaits.samples).toBeGreaterThan(5);
+  expect(writesWaits.lockFraction).toBeGreaterThan(0.5);
 });
 
 test('past max_connections an ordinary role is refused first, then everyone: sorry, too many clients already', async () => {
