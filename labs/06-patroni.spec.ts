@@ -137,10 +137,13 @@ test('a switchover moves the leader with a write gap of seconds and loses nothin
 });
 
 test('maintenance mode: a replica stopped by hand stays stopped until resume', async () => {
-  const before = await cluster.waitForLeader({ replicas: 2, timeoutMs: 30_000 });
+  // The switchover's last step waited until both replicas stream again: one read, no wait.
+  const before = await cluster.cluster();
+  expect(before.members.filter((m) => m.role !== 'leader' && m.state === lab.versions.patroni.replicaState)).toHaveLength(2);
   await lab.run('pause');
-  // The member key says `stopped` from the node's next loop on.
-  const state = await lab.poll('a stopped member in GET /cluster', () => cluster.cluster(), (s) => s.members.some((m) => m.state === 'stopped'), { timeoutMs: 30_000 });
+  // The member key says `stopped` from the node's next loop on: the page's step waits for it.
+  await lab.run('paused-list');
+  const state = await cluster.cluster();
   expect(state.pause).toBe(true);
   const stopped = state.members.find((m) => m.state === 'stopped');
   expect(stopped?.role).not.toBe('leader');
@@ -152,7 +155,6 @@ test('maintenance mode: a replica stopped by hand stays stopped until resume', a
     expect(member?.state, `${stopped!.name} while paused`).toBe('stopped');
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  await lab.run('paused-list');
   const resumedAt = Date.now();
   await lab.run('resume');
   await cluster.waitForLeader({ replicas: 2, timeoutMs: 60_000 });
