@@ -228,9 +228,10 @@ test('a connection per transaction through PgBouncer starts no PostgreSQL sessio
   lab.measure('tps.pooled_connect', pooledConnect, 'tps', 'the same through PgBouncer');
   lab.measure('tps.pooled_over_direct_connect', pooledConnect / directConnect, 'x', 'a connection per transaction: PgBouncer over direct');
   // The mechanism: straight to PostgreSQL every transaction starts a session (a process, a SCRAM
-  // check, cold caches); through PgBouncer the transactions reuse its server connections.
+  // check, cold caches); through PgBouncer the transactions reuse its server connections, and only
+  // a few sessions start (the reading psql, a pool that grows when clients overlap, auth_query).
   expect(directSessions).toBeGreaterThanOrEqual(50);
-  expect(pooledSessions).toBeLessThan(directSessions / 10);
+  expect(pooledSessions).toBeLessThan(10);
   // Throughput: the client's own SCRAM computation is paid either way and dominates on a loaded
   // machine (ratios from 1.03 to 8.6 seen), so the margin only says the pooler costs nothing here.
   expect(pooledConnect).toBeGreaterThan(0.8 * directConnect);
