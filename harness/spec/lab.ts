@@ -362,9 +362,12 @@ export class Lab {
     return terminal;
   }
 
-  markFailed(reason?: string): void {
+  // Fails the lab; `at` names what failed (`step \`x\` (file:line)`) when the run stops there, so the
+  // steps after it are reported as not run without a second error.
+  markFailed(reason?: string, at?: string): void {
     this.failed = true;
     if (reason) this.errors.push(reason);
+    if (at) this.firstFailure ??= at;
   }
 
   // Stops terminals, keeps evidence on failure, removes the environment (unless kept) and writes the

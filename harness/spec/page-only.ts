@@ -67,7 +67,8 @@ async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
     // here, it fails at once rather than wait for a step that never started.
     const ends = [step.stops, step.waits].find((id) => id !== undefined && !running.has(id));
     if (ends !== undefined) {
-      lab.markFailed(`Step \`${step.id}\` (${step.position.file}:${step.position.line}) ends background step \`${ends}\`, which this run never started${lab.skipped ? ' (the core path skips the deep dive that starts it)' : ''}: start it in the same kind of section as the step that ends it`);
+      const at = `${step.position.file}:${step.position.line}`;
+      lab.markFailed(`Step \`${step.id}\` (${at}) ends background step \`${ends}\`, which this run never started${lab.skipped ? ' (the core path skips the deep dive that starts it)' : ' (on this major, no step that starts it applies)'}: start it in the same kind of section, on the same majors, as the step that ends it`, `step \`${step.id}\` (${at})`);
       return;
     }
     // The page ends a background step before the step that says so, as the attendee would first

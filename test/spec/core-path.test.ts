@@ -1,7 +1,7 @@
 // The core path typed alone (`verify --page-only --core-path`) on fixture labs whose state is a folder
 // of files: the deep dives' steps and checkpoints are neither run nor owed, and a core section that
 // needs what a deep dive made fails there, while the whole page still passes.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
@@ -9,6 +9,7 @@ import { verifyPageOnly } from '../../harness/spec/page-only.ts';
 import { openLab } from '../../harness/spec/lab.ts';
 import { checkCorePath } from '../../harness/cli/verify.ts';
 import { findLabs } from '../../harness/lab/catalog.ts';
+import type { LabReport } from '../../harness/report/model.ts';
 
 const root = path.join(import.meta.dirname, '..', 'fixtures', 'labs');
 const independent = 'test/fixtures/labs/07-core-path/lab.md';
@@ -75,5 +76,16 @@ describe('the core path typed alone', () => {
     const lab = openLab('07-core-path', { root, major: 18, corePath: true });
     expect(() => lab.step('deep-write')).toThrow(`Step \`deep-write\` (${independent}:37) is in the deep dive \`A deep dive\` (${independent}:25), which the core path skips`);
     await lab.close().catch(() => undefined);
+  });
+
+  test('a step that ends a background step this run never started fails at once, naming both, instead of waiting', async () => {
+    // `load` runs on 15 only; on 18 nothing is running when `after` says to wait for it.
+    const report = await verifyPageOnly('09-ends-what-never-started', { root, major: 18, pauseSeconds: 0 });
+    const file = 'test/fixtures/labs/09-ends-what-never-started/lab.md';
+    expect(report.status).toBe('failed');
+    expect(report.errors).toEqual([`Step \`after\` (${file}:12) ends background step \`load\`, which this run never started (on this major, no step that starts it applies): start it in the same kind of section, on the same majors, as the step that ends it`]);
+    const written = JSON.parse(readFileSync(path.join(process.env.WORKSHOP_RUN_DIR!, 'pg18', '09-ends-what-never-started', 'lab-report.json'), 'utf8')) as LabReport;
+    expect(written.status).toBe('failed');
+    expect(written.stepsNotRun).toEqual([`after (${file}:12)`]);
   });
 });
