@@ -15,7 +15,7 @@ import { unified } from 'unified';
 import YAML from 'yaml';
 import { parseInfoOptions } from '../lab/info-string.ts';
 import { LAB_FILE, labIdOf, parseLab, PROGRAM_LANGUAGES, SHELL_LANGUAGES } from '../lab/parse.ts';
-import type { Problem } from '../lab/model.ts';
+import type { LabDocument, Problem } from '../lab/model.ts';
 import { curriculumDir, relativeToRepo, repoRoot } from '../paths.ts';
 import { corePathProblems } from './core-path.ts';
 
@@ -120,6 +120,12 @@ export function pageSections(markdown: string, file: string): PageSections {
   if (kind === 'lab') problems.push(...corePathProblems(parseLab(markdown, file), sections));
   const title = typeof raw.title === 'string' ? raw.title : module;
   return { sections, problems, title };
+}
+
+// The sections of a parsed lab, read again from its file (the parsed model keeps no headings).
+export function labSectionsOf(document: LabDocument): Section[] {
+  const file = path.resolve(repoRoot, document.file);
+  return pageSections(readFileSync(file, 'utf8'), file).sections;
 }
 
 function readDeepDives(value: unknown, file: string, front: Yaml | undefined, problems: Problem[]): Set<string> {

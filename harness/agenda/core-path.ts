@@ -4,14 +4,12 @@
 // --core-path`), which proves that no later core section needs what the deep dive made. What a static
 // check can decide is refused here, before any run: a core path that would end a background step it
 // never started, leave one running, type SQL into a shell, or check a state only a deep dive makes.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Checkpoint, LabDocument, Problem, Step } from '../lab/model.ts';
-import type { LabEntry } from '../lab/catalog.ts';
 import { PROGRAM_LANGUAGES } from '../lab/parse.ts';
 import { knownMajors } from '../lab/majors.ts';
-import { repoRoot } from '../paths.ts';
-import { pageSections, type Section } from './agenda.ts';
+// Types only: agenda.ts calls corePathProblems from pageSections, and a module cycle at run time
+// would hand one of them the other's exports before they exist under a CommonJS loader (the site's).
+import type { Section } from './agenda.ts';
 
 // A deep dive of a lab and what it holds on one major: the steps and checkpoints the core path skips.
 export interface SkippedDeepDive {
@@ -31,12 +29,6 @@ export interface CorePath {
 // The section a line of the page belongs to: the last one that starts at or before it.
 export function sectionAt(sections: Section[], line: number): Section {
   return sections.filter((section) => section.line <= line).at(-1) ?? sections[0]!;
-}
-
-// The sections of a parsed lab, read again from its file (the parsed model keeps no headings).
-export function labSectionsOf(document: LabDocument): Section[] {
-  const file = path.resolve(repoRoot, document.file);
-  return pageSections(readFileSync(file, 'utf8'), file).sections;
 }
 
 // The steps and checkpoints a lab's core path types and checks on `major`, and what it skips.
@@ -124,8 +116,3 @@ export function corePathProblems(document: LabDocument, sections: Section[]): Pr
   return [...problems.values()].sort((a, b) => a.position.line - b.position.line);
 }
 
-// The labs on `major` whose core path the whole-page run does not type first (corePathNeedsOwnRun):
-// `workshop test` types these again on their core path alone.
-export function labsNeedingCorePathRun(labs: LabEntry[], major: number): LabEntry[] {
-  return labs.filter((lab) => lab.document.frontMatter?.majors.includes(major) && corePathNeedsOwnRun(lab.document, labSectionsOf(lab.document), major));
-}

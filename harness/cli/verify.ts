@@ -12,7 +12,8 @@ import { ensureImage, imageVersions } from '../image/images.ts';
 import { parseLabReport, parseRunReport, REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
 import { newRunId, type RunEvent } from '../spec/run-context.ts';
 import { runningAfter, verifyPageOnly } from '../spec/page-only.ts';
-import { corePathProblems, labSectionsOf } from '../agenda/core-path.ts';
+import { corePathNeedsOwnRun, corePathProblems } from '../agenda/core-path.ts';
+import { labSectionsOf } from '../agenda/agenda.ts';
 import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
 export interface VerifyOptions {
@@ -106,6 +107,12 @@ export function checkCorePath(labs: LabEntry[]): void {
   if (problems.length > 0) {
     throw new UsageError(`verify --core-path: ${problems.length} problem(s) keep a lab's core path from being typed alone:\n${problems.map(formatProblem).join('\n')}`);
   }
+}
+
+// The labs on `major` whose core path the whole-page run does not type first (corePathNeedsOwnRun):
+// `workshop test` types these again on their core path alone.
+export function labsNeedingCorePathRun(labs: LabEntry[], major: number): LabEntry[] {
+  return labs.filter((lab) => lab.document.frontMatter?.majors.includes(major) && corePathNeedsOwnRun(lab.document, labSectionsOf(lab.document), major));
 }
 
 function specFile(lab: LabEntry): string {

@@ -12,7 +12,8 @@ import { compose, composeDown, composeEnv, harnessProjects, projectName, saveEvi
 import type { CheckpointReport, LabReport, Measurement, Series, StepReport } from '../report/model.ts';
 import { checkpointsFor, checkpointTarget, runCheckpoints, type CheckpointResult } from '../checkpoint/run.ts';
 import { expectedAt, standing, stepBefore } from '../checkpoint/standing.ts';
-import { corePath, corePathProblems, labSectionsOf, type SkippedDeepDive } from '../agenda/core-path.ts';
+import { corePath, corePathProblems, type SkippedDeepDive } from '../agenda/core-path.ts';
+import { labSectionsOf } from '../agenda/agenda.ts';
 import { emit, runContext, type RunContext } from './run-context.ts';
 import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { pageSections } from '../../harness/agenda/agenda.ts';
-import { corePath, corePathNeedsOwnRun, labsNeedingCorePathRun } from '../../harness/agenda/core-path.ts';
+import { corePath, corePathNeedsOwnRun } from '../../harness/agenda/core-path.ts';
+import { labsNeedingCorePathRun } from '../../harness/cli/verify.ts';
 import { allLabs } from '../../harness/lab/catalog.ts';
 import { parseLab } from '../../harness/lab/parse.ts';
 

@@ -42,7 +42,7 @@ describe('the workshop CLI', () => {
     const bad = await workshop('verify', '01', '--page-only', '--pause', 'soon');
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('verify --pause: expected a number of seconds (0 or more), found `soon`');
-  });
+  }, SEVERAL_CALLS_MS);
 
   test('verify --core-path needs --page-only and is refused with --stop-after, before touching Docker', async () => {
     const alone = await workshop('verify', '01', '--core-path');
