@@ -1,7 +1,9 @@
 // The agenda: an attendee's time per section of every lesson and lab, the core path and its budget.
 // Time of a section = its prose read at WORDS_PER_MINUTE + SECONDS_PER_COMMAND per command typed +
 // the measured duration of its steps in the latest run report of the major. A page marks its deep
-// dives in its front matter (`deep_dives: [<heading slug>, …]`); every other section is core.
+// dives in its front matter (`deep_dives: [<heading slug>, …]`); every other section is core. A deep
+// dive may sit anywhere in a lab, between core sections too: the core path is verified by typing it
+// alone (core-path.ts, `workshop verify --page-only --core-path`).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import GithubSlugger from 'github-slugger';
@@ -12,9 +14,10 @@ import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import YAML from 'yaml';
 import { parseInfoOptions } from '../lab/info-string.ts';
-import { LAB_FILE, labIdOf, PROGRAM_LANGUAGES, SHELL_LANGUAGES } from '../lab/parse.ts';
-import type { Problem } from '../lab/model.ts';
+import { LAB_FILE, labIdOf, parseLab, PROGRAM_LANGUAGES, SHELL_LANGUAGES } from '../lab/parse.ts';
+import type { LabDocument, Problem } from '../lab/model.ts';
 import { curriculumDir, relativeToRepo, repoRoot } from '../paths.ts';
+import { corePathProblems } from './core-path.ts';
 
 // Reading speed for prose, and the time a person takes to type (or paste) one command and look at
 // what it printed, before the command's own run time.
@@ -112,22 +115,17 @@ export function pageSections(markdown: string, file: string): PageSections {
       problems.push({ position: { file: shown, line: keyLine(front, 'deep_dives'), column: 1 }, message: `\`deep_dives\` names \`${slug}\`, but no \`##\` heading of this page has that anchor: expected one of ${sections.slice(1).map((s) => `\`${s.slug}\``).join(', ') || '(no ## headings)'}` });
     }
   }
-  if (kind === 'lab') problems.push(...orderProblems(sections));
+  // A deep dive may sit anywhere, also between core sections; what would keep the core path from being
+  // typed alone is refused (core-path.ts), and the rest is proved by typing it (`verify --core-path`).
+  if (kind === 'lab') problems.push(...corePathProblems(parseLab(markdown, file), sections));
   const title = typeof raw.title === 'string' ? raw.title : module;
   return { sections, problems, title };
 }
 
-// A lab is typed from the top: a core section after a deep dive would run on a state the attendee who
-// skipped the deep dive does not have. Only the clean-up (steps that only run `docker compose down`) may follow.
-function orderProblems(sections: Section[]): Problem[] {
-  const firstDeep = sections.find((section) => section.mark === 'deep-dive');
-  if (!firstDeep) return [];
-  return sections
-    .filter((section) => section.line > firstDeep.line && section.mark === 'core' && section.commands > 0 && !section.tearsDown)
-    .map((section) => ({
-      position: { file: section.file, line: section.line, column: 1 },
-      message: `Core section \`${section.title}\` comes after the deep dive \`${firstDeep.title}\` (line ${firstDeep.line}): an attendee on the core path skips the deep dive and would type this section on another state; move the deep dive after it, or mark this section a deep dive too`,
-    }));
+// The sections of a parsed lab, read again from its file (the parsed model keeps no headings).
+export function labSectionsOf(document: LabDocument): Section[] {
+  const file = path.resolve(repoRoot, document.file);
+  return pageSections(readFileSync(file, 'utf8'), file).sections;
 }
 
 function readDeepDives(value: unknown, file: string, front: Yaml | undefined, problems: Problem[]): Set<string> {

@@ -8,10 +8,11 @@ import { formatLint, lintPaths } from '../lab/lint.ts';
 import { knownMajors, matrix, parseMajorList, UsageError } from '../lab/majors.ts';
 import { cleanProjects, composeFile, environmentNames } from '../environment/compose.ts';
 import { ensureImage, imageTag } from '../image/images.ts';
-import { verify } from './verify.ts';
+import { labsNeedingCorePathRun, verify } from './verify.ts';
 import { ciCommand } from './ci.ts';
 import { check } from './check.ts';
 import { buildAgenda, CORE_BUDGET_MINUTES, formatAgenda } from '../agenda/agenda.ts';
+import { allLabs } from '../lab/catalog.ts';
 import { formatProblem } from '../lab/model.ts';
 import { eslint, shellcheck, typecheck } from './code-checks.ts';
 import { DEFAULT_PAUSE_SECONDS } from '../spec/page-only.ts';
@@ -72,14 +73,19 @@ program.command('verify')
   .option('--page-only', 'type each lab straight through as an attendee would, without its spec: a pause between commands, nothing in between', false)
   .option('--pause <seconds>', `with --page-only: seconds between two commands (default ${DEFAULT_PAUSE_SECONDS})`)
   .option('--stop-after <step>', 'with --page-only, one lab and one major: stop after this step and keep the environment (then `workshop check` it)')
+  .option('--core-path', 'with --page-only: type only each lab\'s core path, its deep dives (front matter `deep_dives`) skipped, as an attendee of the 3-hour workshop', false)
   .option('--runs-dir <dir>', 'where run folders (transcripts, evidence) go', path.join(repoRoot, 'runs'))
   .option('--reports-dir <dir>', 'where the latest report per major is copied', path.join(repoRoot, 'reports'))
-  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; pageOnly: boolean; pause?: string; stopAfter?: string; runsDir: string; reportsDir: string }) => {
+  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; pageOnly: boolean; pause?: string; stopAfter?: string; corePath: boolean; runsDir: string; reportsDir: string }) => {
     if (options.pause !== undefined && !options.pageOnly) throw new UsageError('verify --pause: applies with --page-only only (the pause between two typed commands)');
     if (options.stopAfter !== undefined && !options.pageOnly) throw new UsageError('verify --stop-after: applies with --page-only only (the page typed up to that step)');
+    if (options.corePath && !options.pageOnly) throw new UsageError('verify --core-path: applies with --page-only only (the page typed as an attendee of the workshop types it, deep dives skipped); add --page-only');
+    // `workshop check` places an attendee by every checkpoint of the page, deep dives' included: an
+    // environment kept halfway along the core path would be placed before the first deep dive.
+    if (options.corePath && options.stopAfter !== undefined) throw new UsageError(`verify --core-path --stop-after ${options.stopAfter}: not supported together: \`workshop check\` places an environment by all the page's checkpoints, deep dives' included, so one kept halfway along the core path would be misplaced; use --stop-after without --core-path`);
     process.exitCode = await verify({
       labs, majors: parseMajorList(options.pg), keep: options.keep, build: options.build, runsDir: path.resolve(options.runsDir), reportsDir: path.resolve(options.reportsDir),
-      ...(options.pageOnly && { pageOnly: { pauseSeconds: pauseSeconds(options.pause), ...(options.stopAfter !== undefined && { stopAfter: options.stopAfter }) } }),
+      ...(options.pageOnly && { pageOnly: { pauseSeconds: pauseSeconds(options.pause), ...(options.stopAfter !== undefined && { stopAfter: options.stopAfter }), ...(options.corePath && { corePath: true }) } }),
     });
   });
 
@@ -103,7 +109,7 @@ program.command('check')
   });
 
 program.command('test')
-  .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major, by its spec and then page-only.')
+  .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major, by its spec, then page-only, then on its core path alone where a deep dive comes before a core step.')
   .option('--unit-only', 'code checks, lint, unit tests and the site test only (no Docker needed)', false)
   .option('--no-site', 'leave out the site test and the site\'s code checks (the site test needs Chromium; the launcher installs the site\'s packages)')
   .action(async (options: { unitOnly: boolean; site: boolean }) => {
@@ -135,7 +141,18 @@ program.command('test')
     // Then every page as an attendee types it: straight through, a pause between commands, no spec code.
     log(`page-only: every lab typed straight through on PostgreSQL ${matrix().defaultMajor}, ${TEST_PAUSE_SECONDS} s between commands (workshop verify --page-only --pause ${TEST_PAUSE_SECONDS})`);
     const pageOnly = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
-    process.exitCode = Math.max(full, pageOnly);
+    if (pageOnly === 130) { process.exitCode = 130; return; }
+    // Then the core path alone, for the labs where a deep dive comes before a core step. Where the deep
+    // dives only follow the core path, the whole-page run above has typed it first, in the same state.
+    const corePathLabs = labsNeedingCorePathRun(allLabs(), matrix().defaultMajor).map((lab) => lab.id);
+    if (corePathLabs.length === 0) {
+      log('core path: no lab has a deep dive before a core step: each core path is the start of its page, typed by the page-only run above');
+      process.exitCode = Math.max(full, pageOnly);
+      return;
+    }
+    log(`core path: ${corePathLabs.join(', ')} typed again with their deep dives skipped, as an attendee of the workshop (workshop verify --page-only --core-path --pause ${TEST_PAUSE_SECONDS} ${corePathLabs.join(' ')})`);
+    const core = await verify({ labs: corePathLabs, majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS, corePath: true } });
+    process.exitCode = Math.max(full, pageOnly, core);
   });
 
 program.command('agenda')

@@ -12,6 +12,8 @@ import { ensureImage, imageVersions } from '../image/images.ts';
 import { parseLabReport, parseRunReport, REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
 import { newRunId, type RunEvent } from '../spec/run-context.ts';
 import { runningAfter, verifyPageOnly } from '../spec/page-only.ts';
+import { corePathNeedsOwnRun, corePathProblems } from '../agenda/core-path.ts';
+import { labSectionsOf } from '../agenda/agenda.ts';
 import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
 export interface VerifyOptions {
@@ -24,7 +26,8 @@ export interface VerifyOptions {
   // Type each lab's page straight through without its spec (see spec/page-only.ts).
   // `stopAfter`: type one lab on one major up to and including this step, then stop with the
   // environment kept (to see where `workshop check` places an attendee who stopped there).
-  pageOnly?: { pauseSeconds: number; stopAfter?: string };
+  // `corePath`: type only each lab's core path, its deep dives skipped (see agenda/core-path.ts).
+  pageOnly?: { pauseSeconds: number; stopAfter?: string; corePath?: boolean };
   // Folder of the modules (tests use fixtures); the curriculum by default.
   root?: string;
 }
@@ -49,6 +52,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
   }
   const stopAfter = options.pageOnly?.stopAfter;
   if (stopAfter !== undefined) checkStopAfter(labs, options.majors, stopAfter);
+  if (options.pageOnly?.corePath) checkCorePath(labs);
   const runId = newRunId();
   const runDir = path.join(options.runsDir, runId);
   mkdirSync(runDir, { recursive: true });
@@ -96,6 +100,21 @@ export function checkStopAfter(labs: LabEntry[], majors: number[], stopAfter: st
   }
 }
 
+// `--core-path`: each lab's core path can be typed alone (the linter's rules of agenda/core-path.ts,
+// also for labs outside the curriculum, which `workshop lint` does not read for the agenda).
+export function checkCorePath(labs: LabEntry[]): void {
+  const problems = labs.flatMap((lab) => corePathProblems(lab.document, labSectionsOf(lab.document)));
+  if (problems.length > 0) {
+    throw new UsageError(`verify --core-path: ${problems.length} problem(s) keep a lab's core path from being typed alone:\n${problems.map(formatProblem).join('\n')}`);
+  }
+}
+
+// The labs on `major` whose core path the whole-page run does not type first (corePathNeedsOwnRun):
+// `workshop test` types these again on their core path alone.
+export function labsNeedingCorePathRun(labs: LabEntry[], major: number): LabEntry[] {
+  return labs.filter((lab) => lab.document.frontMatter?.majors.includes(major) && corePathNeedsOwnRun(lab.document, labSectionsOf(lab.document), major));
+}
+
 function specFile(lab: LabEntry): string {
   return path.join(labsDir, `${lab.id}.spec.ts`);
 }
@@ -116,6 +135,7 @@ async function verifyMajor(
     exitCode = await runPagesOnly(major, applicable, {
       runId, runDir, eventsFile, keep: options.keep || options.pageOnly.stopAfter !== undefined, pauseSeconds: options.pageOnly.pauseSeconds, interrupted,
       ...(options.pageOnly.stopAfter !== undefined && { stopAfter: options.pageOnly.stopAfter }),
+      ...(options.pageOnly.corePath && { corePath: true }),
     });
   } else if (applicable.length > 0) {
     const vitest = execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'labs', ...applicable.map((lab) => relativeToRepo(specFile(lab)))], {
@@ -164,16 +184,17 @@ async function verifyMajor(
 // Page-only: the labs typed one after the other in this process, with the same run folder and events.
 async function runPagesOnly(
   major: number, labs: LabEntry[],
-  run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean; stopAfter?: string },
+  run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean; stopAfter?: string; corePath?: boolean },
 ): Promise<number> {
   // Lab reads the run it belongs to from these, as a spec worker does.
   Object.assign(process.env, { WORKSHOP_PG: String(major), WORKSHOP_RUN_ID: run.runId, WORKSHOP_RUN_DIR: run.runDir, WORKSHOP_EVENTS: run.eventsFile, WORKSHOP_KEEP: run.keep ? '1' : '0' });
   let failed = false;
   for (const lab of labs) {
     if (run.interrupted()) return 130;
-    console.log(`${stamp()} pg${major} ${lab.id} ${pc.dim(`page only, ${run.pauseSeconds} s between commands${run.stopAfter ? `, stopping after step ${run.stopAfter}` : ''}`)}`);
+    console.log(`${stamp()} pg${major} ${lab.id} ${pc.dim(`page only${run.corePath ? ', core path only (deep dives skipped)' : ''}, ${run.pauseSeconds} s between commands${run.stopAfter ? `, stopping after step ${run.stopAfter}` : ''}`)}`);
     const report = await verifyPageOnly(lab.id, {
-      root: path.dirname(path.dirname(lab.file)), major, pauseSeconds: run.pauseSeconds, interrupted: run.interrupted, ...(run.stopAfter !== undefined && { stopAfter: run.stopAfter }),
+      root: path.dirname(path.dirname(lab.file)), major, pauseSeconds: run.pauseSeconds, interrupted: run.interrupted,
+      ...(run.stopAfter !== undefined && { stopAfter: run.stopAfter }), ...(run.corePath && { corePath: true }),
     })
       .catch((error: Error) => { console.log(pc.red(error.message)); return undefined; });
     if (report?.status !== 'passed') failed = true;
@@ -259,7 +280,7 @@ function printEvent(event: RunEvent, major: number) {
 function printSummary(reports: RunReport[]) {
   if (reports.length === 0) return;
   const rows = reports.flatMap((report) => report.labs.map((lab) => [
-    `pg${report.major}`, lab.id, lab.status, `${lab.steps.filter((s) => s.outcome === 'passed').length}/${lab.steps.length}`,
+    `pg${report.major}`, lab.corePath ? `${lab.id} (core path)` : lab.id, lab.status, `${lab.steps.filter((s) => s.outcome === 'passed').length}/${lab.steps.length}`,
     `${(lab.durationMs / 1000).toFixed(1)} s`, String(lab.measurements.length),
   ]));
   const header = ['major', 'lab', 'status', 'steps ok', 'time', 'measurements'];
@@ -272,5 +293,6 @@ function printSummary(reports: RunReport[]) {
   }
   const passed = reports.flatMap((r) => r.labs).filter((l) => l.status === 'passed').length;
   const failed = reports.flatMap((r) => r.labs).filter((l) => l.status === 'failed').length;
-  console.log(`\nlabs: ${passed} passed, ${failed} failed`);
+  const core = reports.flatMap((r) => r.labs).filter((l) => l.corePath).length;
+  console.log(`\nlabs: ${passed} passed, ${failed} failed${core > 0 ? `; ${core === reports.flatMap((r) => r.labs).length ? 'all' : core} typed on their core path only, deep dives skipped (not a whole-page run)` : ''}`);
 }

@@ -17,7 +17,8 @@ export function lintPaths(paths: string[] = [curriculumDir]): LintResult {
   for (const file of files) {
     const doc = parseLabFile(file);
     problems.push(...doc.problems);
-    // The agenda's marks: deep dives that name real sections, and no core section after a deep dive in a lab.
+    // The agenda's marks: deep dives that name real sections, and a lab's core path that can be typed
+    // alone (no background step, program or checkpoint shared across a deep dive's border).
     if (file.startsWith(curriculumDir + path.sep)) problems.push(...pageSections(readFileSync(file, 'utf8'), file).problems);
     // A lab page without its executable spec would put untested commands on the site.
     if (doc.frontMatter?.kind === 'lab' && file.startsWith(curriculumDir + path.sep)) {

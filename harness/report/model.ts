@@ -75,6 +75,10 @@ export const LabReport = z.object({
   // `verify --page-only --stop-after <step>`: the lab was stopped on purpose after this step, its
   // environment kept; the steps after it are not owed.
   stoppedAfter: z.string().optional(),
+  // `verify --page-only --core-path`: only the lab's core path was typed; the deep dives listed
+  // (`Title (file:line)`) were skipped, their steps and checkpoints neither run nor owed.
+  corePath: z.literal(true).optional(),
+  deepDivesSkipped: z.array(z.string()).optional(),
   // Applicable steps that never ran: a lab with any is failed.
   stepsNotRun: z.array(z.string()),
   // Optional, so that reports written before checkpoints existed still read as schema 1.

@@ -10,7 +10,7 @@ export function markdownSummary(reports: RunReport[]): string {
     const passed = lab.steps.filter((step) => step.outcome === 'passed').length;
     const measurements = lab.measurements.map((m) => `${m.name} ${m.value} ${m.unit}`).join('<br>');
     const notes = lab.status === 'failed' ? [...lab.errors.slice(0, 2), ...(lab.stepsNotRun.length ? [`not run: ${lab.stepsNotRun.join(', ')}`] : [])] : [];
-    return [`PostgreSQL ${report.versions.postgres ?? report.major}`, lab.id, STATUS[lab.status], `${passed}/${lab.steps.length}`,
+    return [`PostgreSQL ${report.versions.postgres ?? report.major}`, lab.corePath ? `${lab.id} (core path only)` : lab.id, STATUS[lab.status], `${passed}/${lab.steps.length}`,
       `${(lab.durationMs / 1000).toFixed(1)} s`, measurements, notes.join('<br>')].map(cell);
   }));
   const labs = reports.flatMap((r) => r.labs);

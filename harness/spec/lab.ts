@@ -12,6 +12,8 @@ import { compose, composeDown, composeEnv, harnessProjects, projectName, saveEvi
 import type { CheckpointReport, LabReport, Measurement, Series, StepReport } from '../report/model.ts';
 import { checkpointsFor, checkpointTarget, runCheckpoints, type CheckpointResult } from '../checkpoint/run.ts';
 import { expectedAt, standing, stepBefore } from '../checkpoint/standing.ts';
+import { corePath, corePathProblems, type SkippedDeepDive } from '../agenda/core-path.ts';
+import { labSectionsOf } from '../agenda/agenda.ts';
 import { emit, runContext, type RunContext } from './run-context.ts';
 import { budget, Deadline, pollUntil, timeFactor, type PollOptions } from './wait.ts';
 import { repoRoot, relativeToRepo } from '../paths.ts';
@@ -35,6 +37,9 @@ export interface LabOptions {
   // A lab stopped on purpose after this step (`verify --page-only --stop-after`): the steps and
   // checkpoints after it are not expected to run.
   stopAfter?: string;
+  // Only the lab's core path (`verify --page-only --core-path`): the steps and checkpoints of its
+  // deep dives are neither run nor owed; the checkpoints of the core path are the only ones checked.
+  corePath?: boolean;
 }
 
 // One lab being verified on one major.
@@ -46,10 +51,14 @@ export class Lab {
   readonly context: RunContext;
   readonly project: ComposeProject | undefined;
   readonly workDir: string;
-  // The applicable steps (each id's variant for this major), in document order.
+  // The applicable steps (each id's variant for this major), in document order; on the core path,
+  // those of its core sections.
   readonly steps: Step[];
-  // The applicable checkpoints, in document order; each runs right after the step before it.
+  // The applicable checkpoints, in document order; each runs right after the step before it. On the
+  // core path, those of its core sections.
   readonly checkpoints: Checkpoint[];
+  // On the core path: the deep dives it skips, with their steps and checkpoints on this major.
+  readonly skipped: SkippedDeepDive[] | undefined;
   private readonly checkpointsAfter = new Map<Step, Checkpoint[]>();
   private readonly checkpointReports: CheckpointReport[] = [];
   private readonly checked = new Set<Checkpoint>();
@@ -88,8 +97,21 @@ export class Lab {
       PGBOUNCER_AUTH_PASSWORD: randomBytes(12).toString('base64url'),
     };
     this.extraEnv = { PG_MAJOR: String(this.major), ...this.passwords, ...(this.project && composeEnv(this.project)), ...options.env };
-    this.steps = document.steps.filter((step) => !step.pg || step.pg.includes(this.major));
-    this.checkpoints = checkpointsFor(document, this.major);
+    if (options.corePath) {
+      const sections = labSectionsOf(document);
+      // A core path the linter refuses cannot be typed alone (it would end a background step it never
+      // started, or check a state only a deep dive makes): no run could tell anything more.
+      const problems = corePathProblems(document, sections);
+      if (problems.length > 0) throw new Error(`${document.file}: its core path cannot be typed alone:\n${problems.map(formatProblem).join('\n')}`);
+      const core = corePath(document, sections, this.major);
+      this.steps = core.steps;
+      this.checkpoints = core.checkpoints;
+      this.skipped = core.skipped;
+    } else {
+      this.steps = document.steps.filter((step) => !step.pg || step.pg.includes(this.major));
+      this.checkpoints = checkpointsFor(document, this.major);
+      this.skipped = undefined;
+    }
     if (options.stopAfter !== undefined) {
       this.stopAfter = this.steps.find((s) => s.id === options.stopAfter);
       if (!this.stopAfter) throw new Error(`${document.file}: no step \`${options.stopAfter}\` applies to PostgreSQL ${this.major}; steps: ${this.steps.map((s) => s.id).join(', ')}`);
@@ -112,6 +134,8 @@ export class Lab {
   step(id: string): Step {
     const step = this.steps.find((s) => s.id === id);
     if (!step) {
+      const dive = this.skipped?.find((d) => d.steps.some((s) => s.id === id));
+      if (dive) throw new StepFailedError(`Step \`${id}\` (${where(dive.steps.find((s) => s.id === id)!)}) is in the deep dive \`${dive.section.title}\` (${dive.section.file}:${dive.section.line}), which the core path skips`);
       const other = this.document.steps.find((s) => s.id === id);
       throw new StepFailedError(other
         ? `Step \`${id}\` (${where(other)}) does not apply to PostgreSQL ${this.major} (${other.pg?.describe()} only); the spec must not run it on this major`
@@ -339,9 +363,12 @@ export class Lab {
     return terminal;
   }
 
-  markFailed(reason?: string): void {
+  // Fails the lab; `at` names what failed (`step \`x\` (file:line)`) when the run stops there, so the
+  // steps after it are reported as not run without a second error.
+  markFailed(reason?: string, at?: string): void {
     this.failed = true;
     if (reason) this.errors.push(reason);
+    if (at) this.firstFailure ??= at;
   }
 
   // Stops terminals, keeps evidence on failure, removes the environment (unless kept) and writes the
@@ -364,7 +391,8 @@ export class Lab {
         abandoned.push(message);
       }
     }
-    // A lab stopped on purpose owes only the steps up to the stop, and their checkpoints.
+    // A lab stopped on purpose owes only the steps up to the stop, and their checkpoints. On the core
+    // path, this.steps and this.checkpoints hold only the core sections': the deep dives' are not owed.
     const owed = this.stopAfter ? this.steps.slice(0, this.steps.indexOf(this.stopAfter) + 1) : this.steps;
     const notRun = owed.filter((s) => !this.done.has(s.id)).map((s) => `${s.id} (${where(s)})`);
     const owedCheckpoints = this.checkpoints.filter((c) => {
@@ -407,6 +435,7 @@ export class Lab {
       durationMs: Date.now() - this.started.getTime(),
       steps: this.stepReports,
       ...(this.stopAfter && { stoppedAfter: this.stopAfter.id }),
+      ...(this.skipped && { corePath: true, deepDivesSkipped: this.skipped.map((d) => `${d.section.title} (${d.section.file}:${d.section.line})`) }),
       stepsNotRun: notRun,
       checkpoints: this.checkpointReports,
       checkpointsNotRun,
@@ -421,7 +450,7 @@ export class Lab {
     if (abandoned.length > 0 && !failedBefore) throw new StepFailedError(abandoned.join('\n'));
     // Steps skipped after a failed one are listed in the report; the failure itself was already thrown.
     if (notRun.length > 0 && !this.firstFailure) {
-      throw new StepFailedError(`${this.document.file}: ${notRun.length} step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab.`);
+      throw new StepFailedError(`${this.document.file}: ${notRun.length} ${this.skipped ? 'core ' : ''}step(s) that apply to PostgreSQL ${this.major} never ran: ${notRun.join(', ')}. A spec must run every step of its lab${this.skipped ? '\'s core path' : ''}.`);
     }
     if (checkpointsNotRun.length > 0 && !this.firstFailure) {
       throw new StepFailedError(`${this.document.file}: ${checkpointsNotRun.length} checkpoint(s) that apply to PostgreSQL ${this.major} never ran: ${checkpointsNotRun.join(', ')}. Each runs after the step before it; that step was not run through lab.run().`);

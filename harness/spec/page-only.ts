@@ -1,6 +1,8 @@
 // Page-only verification: a lab typed straight through as an attendee would, with nothing between steps.
 // No spec code runs: no poll, no SQL check, no hidden wait. Each step starts after a human pause;
 // background steps end where the page says (`stops=`, `waits=`); every exit code and expectation holds.
+// With `corePath`, only the lab's core sections are typed, as an attendee of the 3-hour workshop who
+// skips the deep dives does: a later core section that needs what a deep dive made fails there.
 import type { Step } from '../lab/model.ts';
 import type { LabReport } from '../report/model.ts';
 import { openLab, StepFailedError, type Lab, type LabOptions } from './lab.ts';
@@ -36,6 +38,10 @@ export function runningAfter(steps: Step[], stopAfter: string): Step[] {
 export async function verifyPageOnly(id: string, options: PageOnlyOptions = {}): Promise<LabReport> {
   const lab = openLab(id, options);
   emit(lab.context, { type: 'lab-start', lab: lab.id, at: new Date().toISOString(), ...(lab.project && { project: lab.project.name }) });
+  if (lab.skipped) {
+    const dives = lab.skipped.map((d) => `\`${d.section.title}\` (${d.section.file}:${d.section.line}: ${[...d.steps.map((s) => s.id), ...d.checkpoints.map((c) => `check ${c.id}`)].join(', ')})`);
+    emit(lab.context, { type: 'note', lab: lab.id, at: new Date().toISOString(), text: `core path only: ${dives.length > 0 ? `skipping the deep dive(s) ${dives.join('; ')}` : 'no deep dive has steps on this major, the core path is the whole page'}` });
+  }
   try {
     await typeThrough(lab, options);
   } catch (error) {
@@ -57,6 +63,14 @@ async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
     }
     if (!first && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     first = false;
+    // Lint refuses a core path that ends a background step only a deep dive starts; should one reach
+    // here, it fails at once rather than wait for a step that never started.
+    const ends = [step.stops, step.waits].find((id) => id !== undefined && !running.has(id));
+    if (ends !== undefined) {
+      const at = `${step.position.file}:${step.position.line}`;
+      lab.markFailed(`Step \`${step.id}\` (${at}) ends background step \`${ends}\`, which this run never started${lab.skipped ? ' (the core path skips the deep dive that starts it)' : ' (on this major, no step that starts it applies)'}: start it in the same kind of section, on the same majors, as the step that ends it`, `step \`${step.id}\` (${at})`);
+      return;
+    }
     // The page ends a background step before the step that says so, as the attendee would first
     // press Ctrl-C in its terminal (or see it finish), then type the next command.
     if (step.stops !== undefined) {
@@ -74,6 +88,6 @@ async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
   }
   if (running.size > 0) {
     const names = [...running.values()].map((s) => `\`${s.id}\` (${s.position.file}:${s.position.line})`);
-    lab.markFailed(`The page never ends background step(s) ${names.join(', ')}: say where the attendee ends each (Ctrl-C in its terminal: \`stops=<id>\` on the step before which it is done; it ends by itself: \`waits=<id>\`)`);
+    lab.markFailed(`The ${lab.skipped ? 'core path' : 'page'} never ends background step(s) ${names.join(', ')}: say where the attendee ends each (Ctrl-C in its terminal: \`stops=<id>\` on the step before which it is done; it ends by itself: \`waits=<id>\`)`);
   }
 }

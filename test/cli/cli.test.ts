@@ -56,7 +56,16 @@ describe('the workshop CLI', () => {
     const bad = await workshop('verify', '01', '--page-only', '--pause', 'soon');
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('verify --pause: expected a number of seconds (0 or more), found `soon`');
-  });
+  }, SEVERAL_CALLS_MS);
+
+  test('verify --core-path needs --page-only and is refused with --stop-after, before touching Docker', async () => {
+    const alone = await workshop('verify', '01', '--core-path');
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toContain('verify --core-path: applies with --page-only only');
+    const stopped = await workshop('verify', '01', '--page-only', '--core-path', '--stop-after', 'up');
+    expect(stopped.exitCode).toBe(2);
+    expect(stopped.stderr).toContain('verify --core-path --stop-after up: not supported together');
+  }, SEVERAL_CALLS_MS);
 
   test('an unknown command exits 2 and shows help', async () => {
     const result = await workshop('frobnicate');

@@ -98,6 +98,8 @@ export default function AgendaPage({ plan }: { plan: AgendaPlan }): ReactNode {
         <p>
           The workshop is a {plan.slotMinutes}-minute session. Its core path covers all {modules.length} topics in order, lesson then lab; every other
           section is a deep dive, listed under <Link to="#go-further">Go further</Link>, to read and do after the session.
+          A deep dive may sit in the middle of a lab: skip it and go on with the next core section. Each lab’s core path
+          is verified by typing it alone, its deep dives skipped, so no core section needs what a deep dive made.
         </p>
         <Totals plan={plan} />
         <section aria-labelledby="core-path">
