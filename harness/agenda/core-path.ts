@@ -83,10 +83,11 @@ export function corePathProblems(document: LabDocument, sections: Section[]): Pr
         const background = started(target);
         // No background step of that id at all is the parser's problem (lint reports it there).
         if (!background) continue;
-        if (isCore(step) && !isCore(background)) {
+        // A core `waits=` on a deep dive's step waits for nothing on the core path ("once it has ended").
+        if (isCore(step) && !isCore(background) && option === 'stops') {
           report(step, `Core step \`${step.id}\` has \`${option}=${target}\`, but background step \`${target}\` (line ${background.position.line}) is in ${named(sectionOf(background.position.line))}: an attendee on the core path skips the deep dive, never starts \`${target}\` and has nothing to ${option === 'stops' ? 'stop' : 'wait for'} here. Start and end it in the same kind of section: move \`${target}\` into a core section, or mark this step's section a deep dive too`);
-        } else if (!isCore(step) && isCore(background)) {
-          report(step, `Step \`${step.id}\` of ${named(sectionOf(step.position.line))} has \`${option}=${target}\`, but background step \`${target}\` (line ${background.position.line}) is in ${coreNamed(sectionOf(background.position.line))}: an attendee on the core path starts \`${target}\`, skips the deep dive and leaves it running. End it in a core section, or mark the section that starts it a deep dive too`);
+        } else if (!isCore(step) && isCore(background) && !steps.slice(index + 1).some((s) => isCore(s) && s.waits === target)) {
+          report(step, `Step \`${step.id}\` of ${named(sectionOf(step.position.line))} has \`${option}=${target}\`, but background step \`${target}\` (line ${background.position.line}) is in ${coreNamed(sectionOf(background.position.line))}: an attendee on the core path starts \`${target}\`, skips the deep dive and leaves it running. End it in a core section too (a later core step with \`waits=${target}\`, which waits for nothing once it has ended), or mark the section that starts it a deep dive too`);
         }
       }
       if (isCore(step) && PROGRAM_LANGUAGES.includes(step.lang)) {

@@ -239,8 +239,10 @@ function checkSteps(steps: Step[], expectations: Expectation[], checkpoints: Che
       if (target === undefined) continue;
       const ended = steps.slice(0, index).find((s) => s.id === target && s.background && (!s.pg || !step.pg || overlap(s.pg, step.pg) !== undefined));
       if (!ended) report(step.position, `Step \`${step.id}\` has \`${option}=${target}\`, but no earlier \`background\` step has \`step=${target}\``);
-      else if (steps.slice(0, index).some((s) => s !== ended && (s.stops === target || s.waits === target) && overlap(s.pg, step.pg) !== undefined)) {
-        report(step.position, `Background step \`${target}\` is ended twice: only one step may carry \`stops=${target}\` or \`waits=${target}\``);
+      // A second `waits=` reads "once it has ended" and waits for nothing when it has: a core clean-up
+      // waits for a load that a deep dive before it may already have waited for. A second stop is refused.
+      else if (option === 'stops' && steps.slice(0, index).some((s) => s !== ended && (s.stops === target || s.waits === target) && overlap(s.pg, step.pg) !== undefined)) {
+        report(step.position, `Background step \`${target}\` is ended twice: only one step may carry \`stops=${target}\`, and no step may stop it after another has ended it (\`waits=${target}\` may follow: it waits for nothing once it has ended)`);
       }
     }
     if (step.stops !== undefined && step.waits !== undefined && step.stops === step.waits) {

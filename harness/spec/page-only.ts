@@ -55,6 +55,8 @@ export async function verifyPageOnly(id: string, options: PageOnlyOptions = {}):
 async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
   const pauseMs = (options.pauseSeconds ?? DEFAULT_PAUSE_SECONDS) * 1000;
   const running = new Map<string, Step>();
+  const ended = new Set<string>();
+  const skippedSteps = new Set((lab.skipped ?? []).flatMap((dive) => dive.steps.map((s) => s.id)));
   let first = true;
   for (const step of lab.steps) {
     if (options.interrupted?.()) {
@@ -63,9 +65,19 @@ async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
     }
     if (!first && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     first = false;
-    // Lint refuses a core path that ends a background step only a deep dive starts; should one reach
-    // here, it fails at once rather than wait for a step that never started.
-    const ends = [step.stops, step.waits].find((id) => id !== undefined && !running.has(id));
+    // `waits=` reads "once it has ended": a step that already ended (an earlier step waited for it),
+    // or that the core path never started (its deep dive was skipped), leaves nothing to wait for.
+    if (step.waits !== undefined && !running.has(step.waits) && (ended.has(step.waits) || skippedSteps.has(step.waits))) {
+      emit(lab.context, { type: 'note', lab: lab.id, at: new Date().toISOString(), text: `step \`${step.id}\`: nothing to wait for, \`${step.waits}\` ${ended.has(step.waits) ? 'has already ended' : 'was not started (its deep dive is skipped)'}` });
+    } else if (step.waits !== undefined && !running.has(step.waits)) {
+      // Lint refuses this; should it reach here, it fails at once rather than wait for a step that never started.
+      const at = `${step.position.file}:${step.position.line}`;
+      lab.markFailed(`Step \`${step.id}\` (${at}) waits for background step \`${step.waits}\`, which this run never started (on this major, no step that starts it applies): start it on the same majors as the step that waits for it`, `step \`${step.id}\` (${at})`);
+      return;
+    }
+    // Lint refuses a core path that stops a background step only a deep dive starts; should one reach
+    // here, it fails at once rather than stop a step that never started.
+    const ends = [step.stops].find((id) => id !== undefined && !running.has(id));
     if (ends !== undefined) {
       const at = `${step.position.file}:${step.position.line}`;
       lab.markFailed(`Step \`${step.id}\` (${at}) ends background step \`${ends}\`, which this run never started${lab.skipped ? ' (the core path skips the deep dive that starts it)' : ' (on this major, no step that starts it applies)'}: start it in the same kind of section, on the same majors, as the step that ends it`, `step \`${step.id}\` (${at})`);
@@ -77,10 +89,12 @@ async function typeThrough(lab: Lab, options: PageOnlyOptions): Promise<void> {
       await lab.stop(step.stops);
       running.delete(step.stops);
     }
-    if (step.waits !== undefined) {
-      const ended = running.get(step.waits)!;
-      await lab.wait(step.waits, budget((ended.timeoutSeconds ?? BACKGROUND_WAIT_MS / 1000) * 1000));
+    if (step.stops !== undefined) ended.add(step.stops);
+    if (step.waits !== undefined && running.has(step.waits)) {
+      const background = running.get(step.waits)!;
+      await lab.wait(step.waits, budget((background.timeoutSeconds ?? BACKGROUND_WAIT_MS / 1000) * 1000));
       running.delete(step.waits);
+      ended.add(step.waits);
     }
     await lab.run(step.id);
     if (step.background) running.set(step.id, step);

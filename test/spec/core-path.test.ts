@@ -83,7 +83,7 @@ describe('the core path typed alone', () => {
     const report = await verifyPageOnly('09-ends-what-never-started', { root, major: 18, pauseSeconds: 0 });
     const file = 'test/fixtures/labs/09-ends-what-never-started/lab.md';
     expect(report.status).toBe('failed');
-    expect(report.errors).toEqual([`Step \`after\` (${file}:12) ends background step \`load\`, which this run never started (on this major, no step that starts it applies): start it in the same kind of section, on the same majors, as the step that ends it`]);
+    expect(report.errors).toEqual([`Step \`after\` (${file}:12) waits for background step \`load\`, which this run never started (on this major, no step that starts it applies): start it on the same majors as the step that waits for it`]);
     const written = JSON.parse(readFileSync(path.join(process.env.WORKSHOP_RUN_DIR!, 'pg18', '09-ends-what-never-started', 'lab-report.json'), 'utf8')) as LabReport;
     expect(written.status).toBe('failed');
     expect(written.stepsNotRun).toEqual([`after (${file}:12)`]);
