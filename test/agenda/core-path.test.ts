@@ -31,7 +31,7 @@ describe('lint: a core path that can be typed alone', () => {
       '39 Core step `stop-deep` has `stops=deep-load`, but background step `deep-load` (line 17) is in the deep dive `Deep start` (line 15): an attendee on the core path skips the deep dive, never starts `deep-load` and has nothing to stop here. Start and end it in the same kind of section: move `deep-load` into a core section, or mark this step\'s section a deep dive too',
       '43 Core step `query` is sql typed into terminal `main`, but the program it types into is started by `open-psql` (line 21) in the deep dive `Deep start` (line 15): on the core path no program runs in that terminal and the shell would get the sql. Start the program (psql) in a core section before it, or mark this step\'s section a deep dive too',
       '53 The expected output of core step `echo-core` (line 47) sits in the deep dive `Deep end` (line 51): an attendee on the core path skips it and never reads what the command should print. Place the `expect=echo-core` block right after its step',
-      '57 Step `deep-stop` of the deep dive `Deep end` (line 51) has `stops=core-load`, but background step `core-load` (line 11) is in the core section `Start` (line 9): an attendee on the core path starts `core-load`, skips the deep dive and leaves it running. End it in a core section, or mark the section that starts it a deep dive too',
+      '57 Step `deep-stop` of the deep dive `Deep end` (line 51) has `stops=core-load`, but background step `core-load` (line 11) is in the core section `Start` (line 9): an attendee on the core path starts `core-load`, skips the deep dive and leaves it running. End it in a core section too (a later core step with `waits=core-load`, which waits for nothing once it has ended), or mark the section that starts it a deep dive too',
       '67 The expected output of step `deep-final` (line 61) of the deep dive `Deep end` (line 51) sits in the core section `Finish` (line 65): an attendee on the core path reads the output of a command they never typed. Place the `expect=deep-final` block right after its step',
     ]);
   });
@@ -53,9 +53,9 @@ describe('the core path of a lab', () => {
     const [lab] = allLabs(path.join(fixtures, 'labs')).filter((l) => l.id === '07-core-path');
     const file = path.join(fixtures, 'labs', '07-core-path', 'lab.md');
     const core = corePath(lab!.document, pageSections(readFileSync(file, 'utf8'), file).sections, 18);
-    expect(core.steps.map((s) => s.id)).toEqual(['first', 'second', 'clean']);
+    expect(core.steps.map((s) => s.id)).toEqual(['first', 'core-load', 'second', 'clean']);
     expect(core.checkpoints.map((c) => c.id)).toEqual(['first-written', 'second-written']);
-    expect(core.skipped.map((d) => [d.section.title, d.steps.map((s) => s.id), d.checkpoints.map((c) => c.id)])).toEqual([['A deep dive', ['deep-load', 'deep-write'], ['deep-written']]]);
+    expect(core.skipped.map((d) => [d.section.title, d.steps.map((s) => s.id), d.checkpoints.map((c) => c.id)])).toEqual([['A deep dive', ['deep-load', 'deep-write', 'deep-after'], ['deep-written']]]);
   });
 });
 

@@ -30,8 +30,8 @@ describe('workshop verify', () => {
       log.mockRestore();
     }
     expect(lines).toContainEqual(expect.stringMatching(/pg18 07-core-path page only, core path only \(deep dives skipped\), 0 s between commands$/));
-    expect(lines).toContainEqual(expect.stringMatching(/pg18 07-core-path core path only: skipping the deep dive\(s\) `A deep dive` \(test\/fixtures\/labs\/07-core-path\/lab\.md:25: deep-load, deep-write, check deep-written\)$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^pg18 +07-core-path \(core path\) +passed +3\/3 /));
+    expect(lines).toContainEqual(expect.stringMatching(/pg18 07-core-path core path only: skipping the deep dive\(s\) `A deep dive` \(test\/fixtures\/labs\/07-core-path\/lab\.md:36: deep-load, deep-write, deep-after, check deep-written\)$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^pg18 +07-core-path \(core path\) +passed +4\/4 /));
     const [runId] = readdirSync(dir).filter((name) => name !== 'pg18.json');
     const file = path.join(dir, runId!, 'report-pg18.json');
     expect(parseRunReport(readFileSync(file, 'utf8'), file).labs.map((lab) => [lab.id, lab.corePath, lab.status])).toEqual([['07-core-path', true, 'passed']]);
