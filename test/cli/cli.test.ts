@@ -77,7 +77,7 @@ describe('the workshop CLI', () => {
     for (const command of ['up', 'down']) {
       const result = await workshop(command, 'singel');
       expect(result.exitCode, result.stderr).toBe(2);
-      expect(result.stderr.trim()).toBe('Environment `singel`: no such environment; expected one of patroni, platform, replication, single (the folders of environments/ with a compose.yaml)');
+      expect(result.stderr.trim()).toBe('Environment `singel`: no such environment; expected one of partition, patroni, platform, replication, single (the folders of environments/ with a compose.yaml)');
     }
   }, SEVERAL_CALLS_MS);
 

@@ -13,13 +13,13 @@ describe('compose projects of the harness', () => {
   });
 
   test('an unknown environment is named with the folders that exist', () => {
-    expect(() => composeFile('atlantis')).toThrow('Environment `atlantis`: no such environment; expected one of patroni, platform, replication, single');
+    expect(() => composeFile('atlantis')).toThrow('Environment `atlantis`: no such environment; expected one of partition, patroni, platform, replication, single');
     expect(() => composeFile('../single')).toThrow(UsageError);
     expect(composeFile('single')).toMatch(/environments\/single\/compose.yaml$/);
   });
 
   test('the environments are the folders of environments/ with a compose.yaml', () => {
     // image/ and config/ hold no compose.yaml: they are not environments.
-    expect(environmentNames()).toEqual(['patroni', 'platform', 'replication', 'single']);
+    expect(environmentNames()).toEqual(['partition', 'patroni', 'platform', 'replication', 'single']);
   });
 });
