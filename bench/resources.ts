@@ -28,6 +28,9 @@ for (const lab of report.labs.filter((l) => l.resources).sort((a, b) => (a.envir
   const coreText = sections.some((s) => s.mark === 'deep-dive') ? [formatBytes(coreMemory), cpu(coreCpu)] : ['(all core)', '(all core)'];
   console.log([lab.environment ?? '-', `${lab.id}${lab.fromRunId ? ` (run ${lab.fromRunId})` : ''}`, formatBytes(r.peakMemoryBytes), cpu(r.peakCpuPercent), ...coreText, String(r.samples), String(r.errors)].join(' | '));
   if (values.sections) {
-    for (const s of sections) console.log(`    ${s.mark === 'core' ? 'core     ' : 'deep dive'} ${s.title}: ${formatBytes(s.peakMemoryBytes)}, ${cpu(s.peakCpuPercent)}, ${s.samples} samples`);
+    for (const s of sections) {
+      const figures = s.samples === 0 ? 'no sample (it ran between two)' : `${formatBytes(s.peakMemoryBytes)}, ${cpu(s.peakCpuPercent)}, ${s.samples} samples`;
+      console.log(`    ${s.mark === 'core' ? 'core     ' : 'deep dive'} ${s.title}: ${figures}`);
+    }
   }
 }

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
-  describeResources, DockerStatsError, parseBytes, parsePercent, parseStatsLine, startResourceSampler, summarizeResources, sumStats, type ResourceSample,
+  describeResources, DockerStatsError, resourcesBySection, parseBytes, parsePercent, parseStatsLine, startResourceSampler, summarizeResources, sumStats, type ResourceSample,
 } from '../../harness/probes/resources.ts';
 import { LabReport } from '../../harness/report/model.ts';
+import { pageSections } from '../../harness/agenda/agenda.ts';
 
 const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'resources', name), 'utf8');
 const MiB = 2 ** 20;
@@ -39,7 +40,7 @@ describe('docker stats figures', () => {
   });
 
   test('a line that is not docker stats JSON says what it got', () => {
-    expect(() => parseStatsLine('CONTAINER ID   NAME   CPU %')).toThrow(/^docker stats: expected one JSON object per line \(--format '\{\{json \.\}\}'\), got `CONTAINER ID   NAME   CPU %`/);
+    expect(() => parseStatsLine('CONTAINER ID  NAME  CPU %')).toThrow("docker stats: expected one JSON object per line (--format '{{json .}}'), got `CONTAINER ID  NAME  CPU %`");
     expect(() => parseStatsLine('{"Name":"pg1","CPUPerc":"1.00%"}')).toThrow('docker stats: line without a string `MemUsage` field');
   });
 
@@ -114,5 +115,29 @@ describe('a lab\'s resources', () => {
     const r = await sampler.stop();
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(r.samples).toBe(1);
+  });
+});
+
+describe('resources by section of the page', () => {
+  const page = [
+    '---', 'title: t', 'environment: single', 'deep_dives: [under-load]', '---',
+    '## Start', '```bash step=up', 'docker compose up', '```',
+    '## Quiet', '```bash step=select', 'psql -c 1', '```',
+    '## Under load', '```bash step=load', 'pgbench', '```', '```bash step=between', 'true', '```',
+    '## Clean up', '```bash step=down', 'docker compose down', '```',
+  ].join('\n');
+  const { sections } = pageSections(page, '/x/curriculum/01-x/lab.md');
+  const at = (s: number) => new Date(s * 1000).toISOString();
+  const steps = [['up', 0], ['select', 10], ['load', 20], ['between', 40], ['down', 50]].map(([id, start]) => ({ id, startedAt: at(start as number) }));
+  const resources = summarizeResources([5, 12, 18, 25, 45, 52].map((s, i) => ({ at: s * 1000, containers: 2, memoryBytes: [100, 150, 120, 900, 400, 50][i]! * MiB, cpuPercent: [20, 5, 9, 190, 30, 1][i]! })), 0, 3_000);
+
+  test('a section holds the samples from its first step to the next section\'s, with its mark', () => {
+    const bySection = resourcesBySection({ steps: steps as LabReport['steps'], resources }, sections);
+    expect(bySection.map((s) => [s.title, s.mark, s.samples, s.peakMemoryBytes / MiB, s.peakCpuPercent])).toEqual([
+      ['Start', 'core', 1, 100, 20],
+      ['Quiet', 'core', 2, 150, 9],
+      ['Under load', 'deep-dive', 2, 900, 190],
+      ['Clean up', 'core', 1, 50, 1],
+    ]);
   });
 });
