@@ -62,6 +62,28 @@ export const Series = z.object({
 });
 export type Series = z.infer<typeof Series>;
 
+// The environment's containers sampled with `docker stats` while the lab ran (probes/resources.ts):
+// peaks of the sums over the compose project's containers. Memory is docker's MemUsage (without the
+// page cache it can reclaim); CPU percent is of one core (200 = two cores busy).
+export const LabResources = z.object({
+  // The pause after each sample; `docker stats --no-stream` takes ~2 s more.
+  pauseMs: z.number(),
+  // Samples that saw at least one container of the project.
+  samples: z.number().int(),
+  // Samples that failed (a container gone, a busy engine): gaps in `points`, not failures of the lab.
+  errors: z.number().int(),
+  lastError: z.string().optional(),
+  peakMemoryBytes: z.number(),
+  peakMemoryAt: z.string().optional(),
+  peakCpuPercent: z.number(),
+  peakCpuAt: z.string().optional(),
+  // The most containers one sample saw.
+  containers: z.number().int(),
+  // [unix ms, memory bytes, CPU percent] per sample: the peaks of a part of the lab (a section's steps).
+  points: z.array(z.tuple([z.number(), z.number(), z.number()])),
+});
+export type LabResources = z.infer<typeof LabResources>;
+
 export const LabReport = z.object({
   id: z.string(),
   title: z.string(),
@@ -88,6 +110,8 @@ export const LabReport = z.object({
   measurements: z.array(Measurement),
   series: z.array(Series),
   errors: z.array(z.string()),
+  // Optional, so that reports written before it existed (and labs without an environment) stay valid.
+  resources: LabResources.optional(),
   // Run-folder path of the evidence kept on failure (logs, transcripts, patronictl output).
   evidence: z.string().optional(),
   // In reports/pg<major>.json: the earlier run a lab's result comes from, when this run did not run it.

@@ -21,6 +21,7 @@ import { connect, publishedAddress, type NodeAddress } from '../postgres/postgre
 import { PatroniCluster } from '../patroni/patroni.ts';
 import { checkWriterLedger, parseWriterVerdict, readWriterLedger, verdictDiffers, type LedgerCheck, type WriterResult } from '../probes/writer.ts';
 import { versionFacts, type VersionFacts } from '../lab/majors.ts';
+import { describeResources, startResourceSampler, type ResourceSampler } from '../probes/resources.ts';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
@@ -75,6 +76,7 @@ export class Lab {
   private firstFailure: string | undefined;
   private closed = false;
   private readonly stopAfter?: Step;
+  private resources: ResourceSampler | undefined;
 
   constructor(document: LabDocument, options: LabOptions = {}) {
     if (document.problems.length > 0) {
@@ -154,6 +156,8 @@ export class Lab {
     // After a failed step the lab's state is unknown: later steps would only repeat the first error.
     if (this.firstFailure) throw new StepFailedError(`Step \`${id}\` (${where(step)}) not run: ${this.firstFailure} failed earlier`);
     this.assertInOrder(step);
+    // From the first step (the page's `up`), the environment's containers are sampled until close().
+    if (this.project) this.resources ??= startResourceSampler(this.project);
     const terminal = this.terminal(step.terminal);
     this.done.add(step.id);
     emit(this.context, { type: 'step-start', lab: this.id, step: id, terminal: step.terminal, at: new Date().toISOString(), background: step.background });
@@ -378,6 +382,9 @@ export class Lab {
     this.closed = true;
     // A lab that failed already has said why; an abandoned background step is then one more error.
     const failedBefore = this.failed;
+    // Stopped before anything is torn down, so that containers going down do not count.
+    const resources = await this.resources?.stop();
+    if (resources) emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: describeResources(resources) });
     // A background step the spec never waited for nor stopped had its exit code and output checked by
     // nothing: the lab fails, naming the step.
     const abandoned: string[] = [];
@@ -442,6 +449,7 @@ export class Lab {
       measurements: this.measurements,
       series: this.seriesList,
       errors: this.errors,
+      ...(resources && { resources }),
       ...(evidence && { evidence: relativeToRepo(evidence) }),
     };
     const file = path.join(this.workDir, 'lab-report.json');
