@@ -109,7 +109,7 @@ program.command('check')
   });
 
 program.command('test')
-  .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major, by its spec, then page-only, then on its core path alone where a deep dive comes before a core step.')
+  .description('The test suite (`npm test`): the type checker, ESLint, shellcheck, lint, the unit tests, the site built and checked in Chromium, the component tests on real PostgreSQL, then every lab verified on the default major by its spec, the agenda timed from that run (the core path within its budget), then page-only, then on its core path alone where a deep dive comes before a core step.')
   .option('--unit-only', 'code checks, lint, unit tests and the site test only (no Docker needed)', false)
   .option('--no-site', 'leave out the site test and the site\'s code checks (the site test needs Chromium; the launcher installs the site\'s packages)')
   .action(async (options: { unitOnly: boolean; site: boolean }) => {
@@ -138,6 +138,13 @@ program.command('test')
     const full = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, ...runs });
     // Interrupted (Ctrl-C, SIGTERM): stop here rather than start the page-only run.
     if (full === 130) { process.exitCode = 130; return; }
+    // The 3-hour core path, timed with the step durations this run just measured.
+    const agenda = buildAgenda(matrix().defaultMajor, { reportsDir: runs.reportsDir });
+    const agendaOk = agenda.problems.length === 0 && agenda.coreMinutes <= CORE_BUDGET_MINUTES;
+    const modules = agenda.modules.map((m) => `${m.module.slice(0, 2)} ${m.coreMinutes.toFixed(1)}`).join(', ');
+    console.log(`${agendaOk ? pc.green('✔') : pc.red('✘')} agenda: core path ${agenda.coreMinutes.toFixed(1)} min of ${CORE_BUDGET_MINUTES} (${modules}; workshop agenda lists every section)`);
+    if (!agendaOk) console.error(agenda.problems.length > 0 ? agenda.problems.map(formatProblem).join('\n') : `the core path is ${(agenda.coreMinutes - CORE_BUDGET_MINUTES).toFixed(1)} min over its budget: mark sections as deep dives (front matter deep_dives) or shorten them`);
+    const agendaCode = agendaOk ? EXIT.pass : EXIT.failed;
     // Then every page as an attendee types it: straight through, a pause between commands, no spec code.
     log(`page-only: every lab typed straight through on PostgreSQL ${matrix().defaultMajor}, ${TEST_PAUSE_SECONDS} s between commands (workshop verify --page-only --pause ${TEST_PAUSE_SECONDS})`);
     const pageOnly = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
@@ -147,12 +154,12 @@ program.command('test')
     const corePathLabs = labsNeedingCorePathRun(allLabs(), matrix().defaultMajor).map((lab) => lab.id);
     if (corePathLabs.length === 0) {
       log('core path: no lab has a deep dive before a core step: each core path is the start of its page, typed by the page-only run above');
-      process.exitCode = Math.max(full, pageOnly);
+      process.exitCode = Math.max(full, agendaCode, pageOnly);
       return;
     }
     log(`core path: ${corePathLabs.join(', ')} typed again with their deep dives skipped, as an attendee of the workshop (workshop verify --page-only --core-path --pause ${TEST_PAUSE_SECONDS} ${corePathLabs.join(' ')})`);
     const core = await verify({ labs: corePathLabs, majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS, corePath: true } });
-    process.exitCode = Math.max(full, pageOnly, core);
+    process.exitCode = Math.max(full, agendaCode, pageOnly, core);
   });
 
 program.command('agenda')
