@@ -8,7 +8,7 @@ import { formatLint, lintPaths } from '../lab/lint.ts';
 import { knownMajors, matrix, parseMajorList, UsageError } from '../lab/majors.ts';
 import { cleanProjects, composeFile, environmentNames } from '../environment/compose.ts';
 import { ensureImage, imageTag } from '../image/images.ts';
-import { labsNeedingCorePathRun, verify } from './verify.ts';
+import { labsNeedingCorePathRun, STAGED_LABS, verify } from './verify.ts';
 import { ciCommand } from './ci.ts';
 import { check } from './check.ts';
 import { buildAgenda, CORE_BUDGET_MINUTES, formatAgenda } from '../agenda/agenda.ts';
@@ -135,7 +135,9 @@ program.command('test')
     const components = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'components'], { cwd: repoRoot, stdio: 'inherit', reject: false, env: { WORKSHOP_PG: String(matrix().defaultMajor) } });
     if (components.exitCode !== 0) { process.exitCode = EXIT.failed; return; }
     const runs = { runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') };
-    const full = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: true, ...runs });
+    const tested = allLabs().map((lab) => lab.id).filter((id) => !STAGED_LABS.has(id));
+    for (const [id, reason] of STAGED_LABS) log(`staged out of npm test: ${id} (${reason}); verify it with: npx workshop verify ${id} --pg all, and with --page-only`);
+    const full = await verify({ labs: tested, majors: [matrix().defaultMajor], keep: false, build: true, ...runs });
     // Interrupted (Ctrl-C, SIGTERM): stop here rather than start the page-only run.
     if (full === 130) { process.exitCode = 130; return; }
     // The 3-hour core path, timed with the step durations this run just measured.
@@ -147,11 +149,11 @@ program.command('test')
     const agendaCode = agendaOk ? EXIT.pass : EXIT.failed;
     // Then every page as an attendee types it: straight through, a pause between commands, no spec code.
     log(`page-only: every lab typed straight through on PostgreSQL ${matrix().defaultMajor}, ${TEST_PAUSE_SECONDS} s between commands (workshop verify --page-only --pause ${TEST_PAUSE_SECONDS})`);
-    const pageOnly = await verify({ labs: [], majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
+    const pageOnly = await verify({ labs: tested, majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
     if (pageOnly === 130) { process.exitCode = 130; return; }
     // Then the core path alone, for the labs where a deep dive comes before a core step. Where the deep
     // dives only follow the core path, the whole-page run above has typed it first, in the same state.
-    const corePathLabs = labsNeedingCorePathRun(allLabs(), matrix().defaultMajor).map((lab) => lab.id);
+    const corePathLabs = labsNeedingCorePathRun(allLabs().filter((lab) => !STAGED_LABS.has(lab.id)), matrix().defaultMajor).map((lab) => lab.id);
     if (corePathLabs.length === 0) {
       log('core path: no lab has a deep dive before a core step: each core path is the start of its page, typed by the page-only run above');
       process.exitCode = Math.max(full, agendaCode, pageOnly);

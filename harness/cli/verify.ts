@@ -296,3 +296,9 @@ function printSummary(reports: RunReport[]) {
   const core = reports.flatMap((r) => r.labs).filter((l) => l.corePath).length;
   console.log(`\nlabs: ${passed} passed, ${failed} failed${core > 0 ? `; ${core === reports.flatMap((r) => r.labs).length ? 'all' : core} typed on their core path only, deep dives skipped (not a whole-page run)` : ''}`);
 }
+
+// Labs that `npm test` leaves out for now, each with why: verified by hand on every major (see the
+// closing notes) until the curriculum is fast enough to verify them on every landing (issue "Speed").
+export const STAGED_LABS = new Map<string, string>([
+  ['06-patroni-partition', 'new; its full and page-only runs would take .ci/run past 60 minutes'],
+]);

@@ -49,6 +49,15 @@ describe('the workshop CLI', () => {
     expect(agenda.sections.filter((s) => s.runMinutes !== undefined && s.lab !== '01-architecture')).toEqual([]);
   });
 
+  test('the labs npm test leaves out for now are labs of the curriculum, each with its reason', async () => {
+    const { STAGED_LABS } = await import('../../harness/cli/verify.ts');
+    const ids = allLabs().map((lab) => lab.id);
+    for (const [id, reason] of STAGED_LABS) {
+      expect(ids, `staged lab ${id}`).toContain(id);
+      expect(reason.length).toBeGreaterThan(10);
+    }
+  });
+
   test('verify --pause needs --page-only and a number of seconds', async () => {
     const alone = await workshop('verify', '01', '--pause', '2');
     expect(alone.exitCode).toBe(2);
