@@ -23,6 +23,7 @@ const VALUE = '(?:"([^"]*)"|([^\\s>"]+))';
 const pageIds = new Map();
 const idsOf = (route) => pageIds.get(route) ?? pageIds.set(route, new Set([...readFileSync(path.join(buildDir, route, 'index.html'), 'utf8').matchAll(new RegExp(`\\sid=${VALUE}`, 'g'))].map((m) => m[1] ?? m[2]))).get(route);
 const coreOf = (file) => tenth(agenda.sections.filter((s) => s.file === file && s.mark === 'core').reduce((sum, s) => sum + s.minutes, 0));
+const deepOf = (file) => tenth(agenda.sections.filter((s) => s.file === file && s.mark === 'deep-dive').reduce((sum, s) => sum + s.minutes, 0));
 
 // One Chromium and one server per build, built afresh for this run (unless SITE_TEST_NO_BUILD=1);
 // `open` collects what went wrong on a page.
@@ -235,7 +236,9 @@ describe('the built site in Chromium', { timeout: BUILD_TIMEOUT_MS + 10 * 60_000
     const { page, problems } = await open(routeOf(file));
     const time = page.locator('article [data-page-time]');
     assert.equal(Number(await time.getAttribute('data-core-minutes')), coreOf(file));
-    assert.match(await time.innerText(), new RegExp(`^About ${Math.round(coreOf(file))} min$`));
+    // The page marks deep dives: their time follows the core path's.
+    assert.ok(deepOf(file) > 0, `${file} marks deep dives`);
+    assert.match(await time.innerText(), new RegExp(`^About ${Math.round(coreOf(file))} min \\+ ${Math.max(1, Math.round(deepOf(file)))} min deep dives$`));
     assert.equal(await time.locator('a').getAttribute('href'), '/agenda/#how-times-are-computed');
     // On the breadcrumbs' row, above the title: no line of its own pushes the first step down.
     const [crumbs, below, title] = await Promise.all(['article nav.theme-doc-breadcrumbs', 'article [data-page-time]', 'article h1'].map((selector) => page.locator(selector).first().boundingBox()));
