@@ -135,6 +135,16 @@ test('a checkpoint is a "Check your work" box: what holds, the check command of 
   assert.equal(titleOf(expected.children[0]!), 'What the check looks for');
 });
 
+test('on a lab with core sections and deep dives, the check box says how to check the core path only; not on a lab that is all deep dive', async () => {
+  const body = '## Core\n\n```bash step=up\ntrue\n```\n\n```bash check=ok title="ok"\ntrue\n```\n\n```text expect=ok\n```\n\n## Deeper\n\n```bash step=more\ntrue\n```\n';
+  const mixed = await render(`---\ndeep_dives: [deeper]\n---\n\n${body}`, path.join(repoRoot, 'curriculum/04-replication/lab.md'));
+  const box = mixed.find((node) => (node as Jsx).name === 'div' && attribute(node as Jsx, 'className') === CHECK_CLASS) as Jsx;
+  assert.match(JSON.stringify(box.children), /On the 3-hour core path, with the deep dives skipped, add .*--core-path/);
+  const allDeep = await render(`---\ndeep_dives: [core, deeper]\n---\n\n${body}`, path.join(repoRoot, 'curriculum/04-replication/lab.md'));
+  const plainBox = allDeep.find((node) => (node as Jsx).name === 'div' && attribute(node as Jsx, 'className') === CHECK_CLASS) as Jsx;
+  assert.doesNotMatch(JSON.stringify(plainBox.children), /--core-path/);
+});
+
 test('the check command names a lab-<name>.md page by its lab id', async () => {
   const nodes = await render('```bash step=up\ntrue\n```\n\n```bash check=ok title="ok"\ntrue\n```\n\n```text expect=ok\n```\n', path.join(repoRoot, 'curriculum/06-patroni/lab-guardrails.md'));
   const command = ((nodes[1] as Jsx).children.filter((child) => child.type === 'code') as Code[])[0]!;

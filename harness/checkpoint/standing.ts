@@ -46,8 +46,10 @@ export function expectedAt(checkpoints: Checkpoint[], count: number): number[] {
 }
 
 // The furthest point whose expected checkpoints all hold, the sections done, and the step to look at
-// for the first checkpoint that does not hold beyond it.
-export function standing(document: LabDocument, major: number, results: CheckpointResult[], sections: PageSection[]): Standing {
+// for the first checkpoint that does not hold beyond it. `steps`: the steps the attendee types, every
+// step of the page on `major` by default, the core path's only for `workshop check --core-path`.
+export function standing(document: LabDocument, major: number, results: CheckpointResult[], sections: PageSection[], steps?: Step[]): Standing {
+  const applicable = steps ?? document.steps.filter((s) => !s.pg || s.pg.includes(major));
   const checkpoints = results.map((r) => r.checkpoint);
   let reached = 0;
   for (let count = checkpoints.length; count > 0; count--) {
@@ -66,9 +68,8 @@ export function standing(document: LabDocument, major: number, results: Checkpoi
   if (reached === checkpoints.length) return { results, reached, sectionsDone };
   const failing = expectedAt(checkpoints, reached + 1).find((index) => !results[index]!.ok)!;
   const result = results[failing]!;
-  const step = stepBefore(document, result.checkpoint, major)!;
-  const previous = failing > 0 ? stepBefore(document, checkpoints[failing - 1]!, major) : undefined;
-  const applicable = document.steps.filter((s) => !s.pg || s.pg.includes(major));
+  const step = stepBefore(document, result.checkpoint, major, applicable)!;
+  const previous = failing > 0 ? stepBefore(document, checkpoints[failing - 1]!, major, applicable) : undefined;
   const firstStep = applicable.find((s) => s.position.line > (previous?.position.line ?? 0) && s.position.line <= step.position.line) ?? step;
   const section = sectionOf(firstStep.position.line);
   return {
@@ -80,9 +81,10 @@ export function standing(document: LabDocument, major: number, results: Checkpoi
   };
 }
 
-// The step a checkpoint checks on a major: the last step before it that applies there.
-export function stepBefore(document: LabDocument, checkpoint: Checkpoint, major: number): Step | undefined {
-  return document.steps.filter((s) => s.position.line < checkpoint.position.line && (!s.pg || s.pg.includes(major))).at(-1);
+// The step a checkpoint checks on a major: the last step before it that applies there (among `steps`
+// when given: the core path's).
+export function stepBefore(document: LabDocument, checkpoint: Checkpoint, major: number, steps?: Step[]): Step | undefined {
+  return (steps ?? document.steps).filter((s) => s.position.line < checkpoint.position.line && (!s.pg || s.pg.includes(major))).at(-1);
 }
 
 // Steps are numbered in order of first appearance, variants of one id sharing a number (as the site titles them).

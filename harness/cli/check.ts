@@ -5,7 +5,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pc from 'picocolors';
 import { findLab } from '../lab/catalog.ts';
-import { formatProblem, type LabDocument } from '../lab/model.ts';
+import { formatProblem, type LabDocument, type Step } from '../lab/model.ts';
+import { labSectionsOf } from '../agenda/agenda.ts';
+import { corePath, corePathProblems } from '../agenda/core-path.ts';
 import { matrix, UsageError } from '../lab/majors.ts';
 import { checkpointsFor, checkpointTarget, runCheckpoints, type CheckpointResult } from '../checkpoint/run.ts';
 import { labSections, standing, type Standing } from '../checkpoint/standing.ts';
@@ -26,6 +28,9 @@ export interface CheckOptions {
   lab: string;
   major?: number;
   project?: string;
+  // Only the lab's core path (`--core-path`): the checkpoints of the sections its front matter's
+  // `deep_dives` does not name, as an attendee of the 3-hour workshop leaves the environment.
+  corePath?: boolean;
   // Folder of the modules (tests use fixtures); the curriculum by default.
   root?: string;
   print?: (line: string) => void;
@@ -106,10 +111,21 @@ export async function check(options: CheckOptions): Promise<number> {
   // After the environment: with none running, the attendee first learns how to start it.
   if (document.checkpoints.length === 0) throw new UsageError(`check: lab ${fm.id} declares no checkpoints yet (\`check=<id>\` blocks in ${document.file}): nothing to check`);
   if (!fm.majors.includes(major)) throw new UsageError(`check: lab ${fm.id} does not run on PostgreSQL ${major} (${fm.majors.join(', ')} only: ${fm.majorsReason ?? ''})`);
-  const checkpoints = checkpointsFor(document, major);
-  print(`${pc.bold(fm.title)} (${fm.id}) · PostgreSQL ${major}${found ? ` · compose project ${found.project}` : ''} · ${checkpoints.length} checkpoints, read-only`);
+  let checkpoints = checkpointsFor(document, major);
+  let steps: Step[] | undefined;
+  let scope = '';
+  if (options.corePath) {
+    const sections = labSectionsOf(document);
+    const problems = corePathProblems(document, sections);
+    if (problems.length > 0) throw new UsageError(`check --core-path: ${document.file}: its core path cannot be typed alone, so no environment can stand on it:\n${problems.map(formatProblem).join('\n')}`);
+    const core = corePath(document, sections, major);
+    if (core.checkpoints.length === 0) throw new UsageError(`check --core-path: lab ${fm.id} has no checkpoint on its core path on PostgreSQL ${major} (every one sits in a deep dive: ${sections.filter((s) => s.mark === 'deep-dive').map((s) => s.slug).join(', ')}); check it without --core-path`);
+    ({ checkpoints, steps } = core);
+    scope = ` · core path (${core.skipped.length} deep dive${core.skipped.length === 1 ? '' : 's'} skipped)`;
+  }
+  print(`${pc.bold(fm.title)} (${fm.id}) · PostgreSQL ${major}${found ? ` · compose project ${found.project}` : ''}${scope} · ${checkpoints.length} checkpoints, read-only`);
   const results = await runCheckpoints(document, major, checkpoints, target);
-  const where = standing(document, major, results, labSections(document));
+  const where = standing(document, major, results, labSections(document), steps);
   for (const line of formatStanding(document, where)) print(line);
   print(pc.dim(`${results.length} checkpoints in ${((Date.now() - started) / 1000).toFixed(1)} s`));
   return where.reached === results.length ? EXIT.pass : EXIT.failed;

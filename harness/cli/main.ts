@@ -80,9 +80,7 @@ program.command('verify')
     if (options.pause !== undefined && !options.pageOnly) throw new UsageError('verify --pause: applies with --page-only only (the pause between two typed commands)');
     if (options.stopAfter !== undefined && !options.pageOnly) throw new UsageError('verify --stop-after: applies with --page-only only (the page typed up to that step)');
     if (options.corePath && !options.pageOnly) throw new UsageError('verify --core-path: applies with --page-only only (the page typed as an attendee of the workshop types it, deep dives skipped); add --page-only');
-    // `workshop check` places an attendee by every checkpoint of the page, deep dives' included: an
-    // environment kept halfway along the core path would be placed before the first deep dive.
-    if (options.corePath && options.stopAfter !== undefined) throw new UsageError(`verify --core-path --stop-after ${options.stopAfter}: not supported together: \`workshop check\` places an environment by all the page's checkpoints, deep dives' included, so one kept halfway along the core path would be misplaced; use --stop-after without --core-path`);
+
     process.exitCode = await verify({
       labs, majors: parseMajorList(options.pg), keep: options.keep, build: options.build, runsDir: path.resolve(options.runsDir), reportsDir: path.resolve(options.reportsDir),
       ...(options.pageOnly && { pageOnly: { pauseSeconds: pauseSeconds(options.pause), ...(options.stopAfter !== undefined && { stopAfter: options.stopAfter }), ...(options.corePath && { corePath: true }) } }),
@@ -102,10 +100,11 @@ program.command('check')
   .argument('<lab>', 'lab id or its number (`01`, `04-replication`)')
   .addOption(new Option('--pg <major>', 'the PostgreSQL major of your environment (default: the one running)'))
   .option('--project <name>', 'the compose project of your environment, when several of the lab\'s environment run (docker compose ls)')
-  .action(async (name: string, options: { pg?: string; project?: string }) => {
+  .option('--core-path', 'you follow the 3-hour core path: only the checkpoints of the sections that are not deep dives (front matter `deep_dives`)', false)
+  .action(async (name: string, options: { pg?: string; project?: string; corePath: boolean }) => {
     const majors = options.pg === undefined ? undefined : parseMajorList(options.pg);
     if (majors && majors.length !== 1) throw new UsageError(`check --pg: expected one major, found \`${options.pg}\``);
-    process.exitCode = await check({ lab: name, ...(majors && { major: majors[0]! }), ...(options.project && { project: options.project }) });
+    process.exitCode = await check({ lab: name, ...(majors && { major: majors[0]! }), ...(options.project && { project: options.project }), ...(options.corePath && { corePath: true }) });
   });
 
 program.command('test')

@@ -12,7 +12,7 @@ import { ensureImage, imageVersions } from '../image/images.ts';
 import { parseLabReport, parseRunReport, REPORT_SCHEMA_VERSION, type LabReport, type RunReport } from '../report/model.ts';
 import { newRunId, type RunEvent } from '../spec/run-context.ts';
 import { runningAfter, verifyPageOnly } from '../spec/page-only.ts';
-import { corePathNeedsOwnRun, corePathProblems } from '../agenda/core-path.ts';
+import { corePath, corePathNeedsOwnRun, corePathProblems } from '../agenda/core-path.ts';
 import { labSectionsOf } from '../agenda/agenda.ts';
 import { labsDir, relativeToRepo, repoRoot } from '../paths.ts';
 
@@ -51,8 +51,8 @@ export async function verify(options: VerifyOptions): Promise<number> {
     if (!options.pageOnly && !existsSync(specFile(lab))) throw new UsageError(`verify: lab ${lab.id} has no spec: expected ${relativeToRepo(specFile(lab))}`);
   }
   const stopAfter = options.pageOnly?.stopAfter;
-  if (stopAfter !== undefined) checkStopAfter(labs, options.majors, stopAfter);
   if (options.pageOnly?.corePath) checkCorePath(labs);
+  if (stopAfter !== undefined) checkStopAfter(labs, options.majors, stopAfter, options.pageOnly?.corePath ?? false);
   const runId = newRunId();
   const runDir = path.join(options.runsDir, runId);
   mkdirSync(runDir, { recursive: true });
@@ -85,15 +85,16 @@ export async function verify(options: VerifyOptions): Promise<number> {
 
 // `--stop-after <step>`: one lab, one major, a step of the lab on that major after which the page
 // has ended every background step it started (a kept environment has no terminal to end them in).
-export function checkStopAfter(labs: LabEntry[], majors: number[], stopAfter: string): void {
+// With `corePath`, a step of the core path, and only the core path's background steps count.
+export function checkStopAfter(labs: LabEntry[], majors: number[], stopAfter: string, corePathOnly = false): void {
   if (labs.length !== 1 || majors.length !== 1) {
     throw new UsageError(`verify --stop-after ${stopAfter}: give one lab and one major (got labs ${labs.map((l) => l.id).join(', ')}; majors ${majors.join(', ')})`);
   }
   const lab = labs[0]!;
   const major = majors[0]!;
-  const steps = lab.document.steps.filter((s) => !s.pg || s.pg.includes(major));
+  const steps = corePathOnly ? corePath(lab.document, labSectionsOf(lab.document), major).steps : lab.document.steps.filter((s) => !s.pg || s.pg.includes(major));
   const step = steps.find((s) => s.id === stopAfter);
-  if (!step) throw new UsageError(`verify --stop-after: ${lab.document.file} has no step \`${stopAfter}\` on PostgreSQL ${major}; its steps: ${steps.map((s) => s.id).join(', ')}`);
+  if (!step) throw new UsageError(`verify --stop-after: ${lab.document.file} has no step \`${stopAfter}\` on ${corePathOnly ? 'its core path on ' : ''}PostgreSQL ${major}; its ${corePathOnly ? 'core path\'s ' : ''}steps: ${steps.map((s) => s.id).join(', ')}`);
   const running = runningAfter(steps, stopAfter);
   if (running.length > 0) {
     throw new UsageError(`verify --stop-after ${stopAfter}: background step(s) ${running.map((s) => `\`${s.id}\` (${s.position.file}:${s.position.line})`).join(', ')} still run after it (${step.position.file}:${step.position.line}); stop after a step that comes once the page has ended them`);

@@ -425,7 +425,7 @@ export class Lab {
       } else if (this.context.keep) {
         emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `kept: ${this.project.name} (cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose ps)` });
         if (this.stopAfter) {
-          emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `stopped after step \`${this.stopAfter.id}\` (${where(this.stopAfter)}); where it stands: npx workshop check ${this.id} --pg ${this.major} --project ${this.project.name}; remove it: cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose down --volumes` });
+          emit(this.context, { type: 'note', lab: this.id, at: new Date().toISOString(), text: `stopped after step \`${this.stopAfter.id}\` (${where(this.stopAfter)}); where it stands: npx workshop check ${this.id} --pg ${this.major} --project ${this.project.name}${this.skipped ? ' --core-path' : ''}; remove it: cd environments/${this.project.environment} && COMPOSE_PROJECT_NAME=${this.project.name} PG_MAJOR=${this.major} docker compose down --volumes` });
         }
       } else {
         await composeDown(this.project);

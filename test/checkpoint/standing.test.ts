@@ -126,3 +126,36 @@ describe('finding the attendee\'s environment', () => {
     expect(chooseEnvironment([env('a', 18), env('b', 18)], 'single', {})).toContain('name yours with --project <name>');
   });
 });
+
+describe('workshop check --core-path on a lab with a deep dive between two core sections', () => {
+  let state: string;
+  const lines: string[] = [];
+  beforeEach(() => {
+    state = mkdtempSync(path.join(tmpdir(), 'check-core-path-'));
+    process.env.CHECK_STATE = state;
+    lines.length = 0;
+  });
+  const plain = (line: string) => lines.push(stripVTControlCharacters(line));
+
+  test('the core path done, the deep dive skipped: done on the core path, not on the whole page', async () => {
+    writeFileSync(path.join(state, 'first'), 'one\n');
+    writeFileSync(path.join(state, 'second'), 'two\n');
+    expect(await check({ lab: '07-core-path', root, major: 18, print: plain, corePath: true })).toBe(0);
+    expect(lines[0]).toContain('· core path (1 deep dive skipped) · 2 checkpoints, read-only');
+    expect(lines.find((l) => l.includes('deep dive\'s file'))).toBeUndefined();
+    expect(lines).toContain('  last section completed: Write the second file');
+    lines.length = 0;
+    // The whole page owes the deep dive's checkpoint.
+    expect(await check({ lab: '07-core-path', root, major: 18, print: plain })).toBe(1);
+    expect(lines).toContain('✗ The deep dive\'s file holds deep  test/fixtures/labs/07-core-path/lab.md:52');
+    expect(lines).toContain('  first checkpoint that does not hold: The deep dive\'s file holds deep (test/fixtures/labs/07-core-path/lab.md:52)');
+  });
+
+  test('halfway along the core path: the next step named is a core one', async () => {
+    writeFileSync(path.join(state, 'first'), 'one\n');
+    expect(await check({ lab: '07-core-path', root, major: 18, print: plain, corePath: true })).toBe(1);
+    expect(lines).toContain('  last section completed: Write the first file');
+    expect(lines).toContain('  first checkpoint that does not hold: The second file holds two (test/fixtures/labs/07-core-path/lab.md:77)');
+    expect(lines).toContain('  the page makes it true in Steps 2 to 6, from “Write the first file” (test/fixtures/labs/07-core-path/lab.md:28)');
+  });
+});

@@ -67,13 +67,14 @@ describe('the workshop CLI', () => {
     expect(bad.stderr).toContain('verify --pause: expected a number of seconds (0 or more), found `soon`');
   }, SEVERAL_CALLS_MS);
 
-  test('verify --core-path needs --page-only and is refused with --stop-after, before touching Docker', async () => {
+  test('verify --core-path needs --page-only, and --stop-after a step of the core path, before touching Docker', async () => {
     const alone = await workshop('verify', '01', '--core-path');
     expect(alone.exitCode).toBe(2);
     expect(alone.stderr).toContain('verify --core-path: applies with --page-only only');
-    const stopped = await workshop('verify', '01', '--page-only', '--core-path', '--stop-after', 'up');
+    // `backend-types` is a step of the deep dive "One process per connection".
+    const stopped = await workshop('verify', '01', '--page-only', '--core-path', '--stop-after', 'backend-types', '--pg', '18');
     expect(stopped.exitCode).toBe(2);
-    expect(stopped.stderr).toContain('verify --core-path --stop-after up: not supported together');
+    expect(stopped.stderr).toContain('verify --stop-after: curriculum/01-architecture/lab.md has no step `backend-types` on its core path on PostgreSQL 18; its core path\'s steps: up, version, ');
   }, SEVERAL_CALLS_MS);
 
   test('an unknown command exits 2 and shows help', async () => {

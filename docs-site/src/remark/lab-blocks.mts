@@ -76,6 +76,9 @@ interface PageState {
   checks: Set<string>;
   // The lab's id, as `npx workshop check <lab>` takes it.
   lab: string;
+  // Whether the page has deep dives and core sections (front matter `deep_dives` names some of its
+  // `##` sections, not all): the check then has a core-path form.
+  coreAndDeepDives: boolean;
   wildcardsExplained: boolean;
 }
 
@@ -168,8 +171,18 @@ function checkBox(block: LabBlock, page: PageState, node: Code): RootContent {
     { type: 'paragraph', children: [{ type: 'strong', children: [text('Check your work')] }, text(typeof title === 'string' && title ? `: ${title}` : '')] } as RootContent,
     { type: 'paragraph', children: [text('Run the check: it reads your environment, changes nothing, and says where you stand and which step to look at if something is off.')] } as RootContent,
     command as RootContent,
+    ...(page.coreAndDeepDives ? [{ type: 'paragraph', children: [text('On the 3-hour core path, with the deep dives skipped, add '), { type: 'inlineCode', value: '--core-path' }, text(': it leaves out their checkpoints.')] } as RootContent] : []),
     node,
   ]);
+}
+
+// Whether the lab's front matter names deep dives (`deep_dives: [slug, …]`) and it has more `##`
+// sections than those: a page that is all deep dive (a lab beyond the core path) has no core checks.
+function coreAndDeepDives(tree: Root, file: VFile): boolean {
+  const front = (file.data as { frontMatter?: { deep_dives?: unknown } }).frontMatter;
+  const deepDives = Array.isArray(front?.deep_dives) ? front.deep_dives.length : 0;
+  const sections = tree.children.filter((node) => node.type === 'heading' && node.depth === 2).length;
+  return deepDives > 0 && sections > deepDives;
 }
 
 // The lab's id from its file, as the harness names it: the module's folder, `-<name>` for lab-<name>.md.
@@ -240,7 +253,7 @@ export default function remarkLabBlocks(options: LabBlocksOptions) {
   return (tree: Root, file: VFile) => {
     const majors = labMajors(file, options.matrix);
     const terminals = new Set<string>();
-    const page: PageState = { terminals, steps: new Map(), checks: new Set(), lab: labIdOf(file), wildcardsExplained: false };
+    const page: PageState = { terminals, steps: new Map(), checks: new Set(), lab: labIdOf(file), coreAndDeepDives: coreAndDeepDives(tree, file), wildcardsExplained: false };
     visit(tree, 'code', (node: Code) => {
       const parsed = node.meta ? parseInfoOptions(node.meta) : undefined;
       const check = parsed?.get('check');
