@@ -73,9 +73,10 @@ test('the replica with the most WAL is promoted onto a new timeline; the writer\
   marks.push({ at: promoted, label: 'pg2 promoted' });
   lab.measure('failover.promote_s', (Date.now() - promoteStarted) / 1000, 's', 'select pg_promote() on pg2, through docker compose exec');
   await lab.run('timeline');
-  // The load still points at pg1; the page lets it end before the writer's verdict, so that the core
+  // The load still points at pg1; the page ends it before the writer's verdict, so that the core
   // path (which stops after this section) leaves nothing running, and only the page's own write lands on pg1 later.
-  const load = await lab.wait('load', 90_000);
+  await lab.run('load-stop');
+  const load = await lab.wait('load', 30_000);
   const pgbench = parsePgbenchLoad(load.output);
   lab.series(tpsSeries(pgbench, 'pgbench.tps', marks));
   lab.measure('failover.pgbench_restarts', pgbench.restarts.length, 'restarts', 'pgbench runs started again after their connections failed (the load kept pointing at pg1)');

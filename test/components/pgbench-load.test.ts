@@ -84,3 +84,26 @@ test('its server killed and started again: restart records, then progress again 
   expect(load.summary).toMatchObject({ duration_s: 25, runs: load.restarts.length + 1, restarts: load.restarts.length, samples: load.samples.length, last_exit: 0 });
   expect(load.summary!.elapsed_s).toBeGreaterThanOrEqual(25);
 });
+
+test('`pgbench-load stop` ends a running load at once: its summary, no restart, exit 0; with none running it says so', async () => {
+  let stdout = '';
+  const run = execa('docker', ['exec', client.id, 'pgbench-load', '-T', '120', '-c', '2', '-n'], { reject: false });
+  run.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  await pollUntil('two progress lines before the stop', () => parsePgbenchLoad(stdout).samples.length, (n) => n >= 2, { timeoutMs: 20_000 });
+  const asked = Date.now();
+  const stop = await client.container.exec(['pgbench-load', 'stop']);
+  expect(stop.exitCode, stop.stderr).toBe(0);
+  expect(stop.stdout.trim()).toBe('pgbench-load: stopped 1 load');
+  // `stop` returns once the load has ended: its summary is written by then.
+  const result = await run;
+  expect(Date.now() - asked).toBeLessThan(15_000);
+  expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  records(result.stdout);
+  const load = parsePgbenchLoad(result.stdout);
+  expect(load.restarts).toEqual([]);
+  expect(load.summary).toMatchObject({ duration_s: 120, runs: 1, restarts: 0, samples: load.samples.length, last_exit: 0 });
+  expect(load.summary!.elapsed_s).toBeLessThan(60);
+  expect(load.summary!.transactions).toBeGreaterThan(0);
+  const none = await client.container.exec(['pgbench-load', 'stop']);
+  expect([none.exitCode, none.stdout.trim()]).toEqual([0, 'pgbench-load: no load was running']);
+});
