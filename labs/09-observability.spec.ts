@@ -2,7 +2,7 @@
 // platform-health on a healthy platform, with a frozen replica, with a forgotten transaction, and
 // around a switchover; detection times (problem injected to the script reporting it) go to the report.
 import { expect, test } from 'vitest';
-import { leaderOf, queryValue, useLab } from '../harness/index.ts';
+import { leaderOf, parsePgbenchLoad, queryValue, useLab } from '../harness/index.ts';
 
 const lab = useLab('09-observability');
 const cluster = lab.patroni();
@@ -157,9 +157,11 @@ test('a forgotten idle-in-transaction session is named as the oldest transaction
 
 test('around a switchover the checks show a new leader on the next timeline, and pass again', async () => {
   const before = parseHealth((await lab.run('before-switchover')).output);
-  // The write load ends by itself (60 s) before the switchover (the page's waits=load), so its
-  // clients are not cut off.
-  await lab.wait('load');
+  // The page ends the write load before the switchover (and waits for it: waits=load), so its
+  // clients are not cut off; it ran since Problem 1 without a failed transaction.
+  expect((await lab.run('load-stop-switchover')).output).toMatch(/pgbench-load: (stopped 1 load|no load was running)/);
+  const load = parsePgbenchLoad((await lab.wait('load', 30_000)).output);
+  expect(load.summary).toMatchObject({ restarts: 0, failed: 0, last_exit: 0 });
   const from = /leader (pg\d) \(running\), timeline (\d+)/.exec(signal(before, 'patroni').text)!;
   const switched = await lab.run('switchover');
   const after = parseHealth(switched.output);
@@ -176,5 +178,7 @@ test('around a switchover the checks show a new leader on the next timeline, and
 });
 
 test('the environment is removed', async () => {
+  // The load ended before the switchover: nothing is left to stop.
+  expect((await lab.run('load-stop')).output).toContain('pgbench-load: no load was running');
   await lab.run('down');
 });
