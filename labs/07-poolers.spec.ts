@@ -263,7 +263,9 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   await lab.run('switchover');
   let { result, ledger } = await lab.writerVerdict('writer-check-switchover', behindHaproxy);
   keepLedger(lab.workDir, 'switchover', result);
-  let load = parsePgbenchLoad((await lab.wait('load-switchover')).output);
+  // The page ends the load once the switchover is over, rather than after its minute.
+  expect((await lab.run('load-stop-switchover')).output).toMatch(/pgbench-load: (stopped 1 load|no load was running)/);
+  let load = parsePgbenchLoad((await lab.wait('load-switchover', 30_000)).output);
   lab.measure('switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes of the writer through PgBouncer across patronictl switchover (its ledger)');
   lab.measure('switchover.writer_errors', result.failedAttempts, 'errors', 'failed connects and inserts of the writer through PgBouncer');
   lab.measure('switchover.in_doubt_writes', result.inDoubt.length, 'writes', 'connection lost during the insert');
@@ -292,7 +294,8 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   const paused = await lab.writerVerdict('writer-check-paused', behindHaproxy);
   ({ result, ledger } = paused);
   keepLedger(lab.workDir, 'switchover-paused', result);
-  load = parsePgbenchLoad((await lab.wait('load-paused')).output);
+  expect((await lab.run('load-stop-paused')).output).toMatch(/pgbench-load: (stopped 1 load|no load was running)/);
+  load = parsePgbenchLoad((await lab.wait('load-paused', 30_000)).output);
   lab.measure('paused_switchover.write_gap_s', result.maxGapSeconds, 's', 'largest interval between acknowledged writes of the writer through PgBouncer across PAUSE, switchover, RESUME (its ledger)');
   lab.measure('paused_switchover.pause_s', (resumedAt - pausedAt) / 1000, 's', 'start of step pause (PAUSE, then the switchover) until step resume returned (RESUME after the wait for HAProxy)');
   lab.measure('paused_switchover.writer_errors', result.failedAttempts, 'errors', 'failed connects and inserts of the writer through PgBouncer');
