@@ -88,13 +88,19 @@ function printedCount(output: string, label: string, step: string): number {
   return Number(match[1]);
 }
 
-// The app's row of SHOW POOLS as step pools-1000 printed it (columns named in its header line).
+// The app's pool of SHOW POOLS as step pools-1000 printed it: records of `column|value` lines, each
+// starting at its `database` line.
 function printedPool(output: string): Record<string, string> {
-  const lines = output.split('\n').map((line) => line.trim().split(/\s+/));
-  const header = lines.find((cells) => cells[0] === 'database');
-  const row = lines.find((cells) => cells[0] === 'postgres' && cells[1] === APP_ROLE);
-  if (!header || !row) throw new Error(`step pools-1000 printed no header or no row of postgres/${APP_ROLE}; it printed:\n${output}`);
-  return Object.fromEntries(header.map((name, i) => [name, row[i] ?? '']));
+  const records: Record<string, string>[] = [];
+  for (const line of output.split('\n')) {
+    const match = /^([a-z_]+)\|(.*?)\s*$/.exec(line.trim());
+    if (!match) continue;
+    if (match[1] === 'database') records.push({});
+    if (records.length > 0) records.at(-1)![match[1]!] = match[2]!;
+  }
+  const pool = records.find((r) => r.database === 'postgres' && r.user === APP_ROLE);
+  if (!pool) throw new Error(`step pools-1000 printed no record of the pool postgres/${APP_ROLE}; it printed:\n${output}`);
+  return pool;
 }
 
 // The primary behind HAProxy's port 5000, where the page's writer verdicts are checked. Right after a
