@@ -257,8 +257,6 @@ test('a slot past max_slot_wal_keep_size is given up at the next checkpoint, and
   expect(after.keptBytes).toBeLessThan(before.keptBytes);
 
   await lab.run('invalidation-logged');
-  // The view has invalidation_reason from 17: the page's step says where (pg=), the spec follows it.
-  if (lab.steps.some((step) => step.id === 'invalidation-reason')) await lab.run('invalidation-reason');
   await lab.run('pg3-cannot-stream');
   await lab.run('pg3-stale');
   await lab.run('rebuild-pg3');
