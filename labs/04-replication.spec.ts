@@ -38,6 +38,27 @@ async function sampleSyncRepWaits(primary: pg.Client, running: Promise<unknown>)
   return { samples: active, fraction: active > 0 ? syncRep / active : 0 };
 }
 
+// What pg_wal holds on the primary: the start of its oldest segment file, the current position and
+// pg3's slot restart_lsn, as byte positions (recycled files wait under future names, so the oldest
+// name is where the kept WAL starts).
+async function walOnDisk(primary: pg.Client) {
+  const { rows } = await primary.query<{ oldest: string; current: number; restart: number | null; segment_size: number }>(
+    `select (select min(name) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$') as oldest,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 as current,
+            (select pg_wal_lsn_diff(restart_lsn, '0/0')::float8 from pg_replication_slots where slot_name = 'pg3') as restart,
+            (select setting::float8 from pg_settings where name = 'wal_segment_size') as segment_size`);
+  const row = rows[0]!;
+  // A segment file is named timeline, then the segment number in two 8-digit halves (segments per 4 GB, and the rest).
+  const segmentsPerId = 0x1_0000_0000 / row.segment_size;
+  const oldestSegment = Number.parseInt(row.oldest.slice(8, 16), 16) * segmentsPerId + Number.parseInt(row.oldest.slice(16, 24), 16);
+  return {
+    oldest: row.oldest,
+    oldestSegment,
+    restartSegment: row.restart === null ? null : Math.floor(row.restart / row.segment_size),
+    keptBytes: row.current - oldestSegment * row.segment_size,
+  };
+}
+
 function lagSeries(samples: LagSample[], replica: string, marks: Series['marks']): Series[] {
   const mine = samples.filter((s) => s.replica === replica);
   return [
@@ -203,6 +224,42 @@ test('a synchronous standby adds a round trip to every commit; with none left, c
 
   await lab.run('replicas-back');
   await lab.run('sync-again');
+});
+
+test('a slot past max_slot_wal_keep_size is given up at the next checkpoint, and its replica must be rebuilt', async () => {
+  await using pg1 = await lab.connect('pg1');
+  const slot = async () => (await pg1.query<{ wal_status: string | null; held: number | null; safe_wal_size: number | null }>(
+    `select wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 as held, safe_wal_size::float8
+     from pg_replication_slots where slot_name = 'pg3'`)).rows[0]!;
+
+  await lab.run('pg3-away');
+  const away = await slot();
+  lab.measure('slot_limit.pg3_held_mb', away.held! / 2 ** 20, 'MB', "WAL from pg3's restart_lsn to the primary's position after the bulk write, before the cap");
+  // Written past the cap of 32 MB plus the partial segment the cap counts in.
+  expect(away.held!).toBeGreaterThan(48 * 2 ** 20);
+  expect(away.safe_wal_size).toBeNull();
+
+  await lab.run('cap-slots');
+  const capped = await slot();
+  expect(capped.wal_status).toBe('unreserved');
+  expect(capped.safe_wal_size!).toBeLessThan(0);
+  const before = await walOnDisk(pg1);
+  // The segment pg3 needs next is still in pg_wal: only a checkpoint removes files.
+  expect(before.oldestSegment).toBeLessThanOrEqual(before.restartSegment!);
+
+  await lab.run('checkpoint-removes-wal');
+  const after = await walOnDisk(pg1);
+  lab.measure('slot_limit.wal_kept_mb_before_checkpoint', before.keptBytes / 2 ** 20, 'MB', `pg_wal from its oldest segment (${before.oldest}) to the primary's position, pg3's slot unreserved`);
+  lab.measure('slot_limit.wal_kept_mb_after_checkpoint', after.keptBytes / 2 ** 20, 'MB', `the same after the checkpoint that invalidated pg3's slot (oldest segment ${after.oldest})`);
+  expect(after.restartSegment).toBeNull();
+  // The segment pg3 needed is gone, and so is the WAL the slot had kept.
+  expect(after.oldestSegment).toBeGreaterThan(before.restartSegment!);
+  expect(after.keptBytes).toBeLessThan(before.keptBytes);
+
+  await lab.run('invalidation-logged');
+  await lab.run('pg3-cannot-stream');
+  await lab.run('pg3-stale');
+  await lab.run('rebuild-pg3');
 });
 
 test('the environment is removed', async () => {
