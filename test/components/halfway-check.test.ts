@@ -54,18 +54,18 @@ describe(`${LAB} stopped after step ${STOP_AFTER}`, () => {
     expect(report.stoppedAfter).toBe(STOP_AFTER);
     expect(report.steps.at(-1)!.id).toBe(STOP_AFTER);
     expect(report.stepsNotRun).toEqual([]);
-    expect(report.checkpoints!.map((c) => c.id)).toEqual(['server-up', 'accounts-table', 'row-through-wal']);
+    expect(report.checkpoints!.map((c) => c.id)).toEqual(['server-up', 'accounts-table', 'row-through-wal', 'events-loaded']);
   });
 
   test('workshop check: the sections done, the first checkpoint that does not hold, the steps that make it true', async () => {
     const first = await check();
     expect(first.exitCode, first.output).toBe(1);
     const lines = first.output.split('\n');
-    for (const title of ['PostgreSQL runs in pg1 and answers queries', 'pg_buffercache is installed', 'The row written through the WAL is in accounts']) {
+    for (const title of ['PostgreSQL runs in pg1 and answers queries', 'pg_buffercache is installed', 'The row written through the WAL is in accounts', 'The events table holds its 300,000 rows']) {
       expect(lines.some((l) => l.startsWith(`✓ ${title}`)), `✓ ${title}\n${first.output}`).toBe(true);
     }
     expect(lines.some((l) => l.startsWith('✗ Row 1 of items was updated to banana, and pageinspect is installed')), first.output).toBe(true);
-    expect(lines).toContain('  last section completed: The IO path: the WAL first, data pages later');
+    expect(lines).toContain('  last section completed: Who writes the data pages');
     expect(lines).toContain('    expected: banana|1');
     expect(lines).toContain('    seen:     banana|0');
     const next = lines.find((l) => l.startsWith('  the page makes it true in Steps '));

@@ -17,7 +17,7 @@ describe('the version table', () => {
     expect(versionFacts(17).patroni).toMatchObject({ leaderRole: 'primary', ttlFloorSeconds: 20, replicaState: 'streaming' });
     expect(versionFacts(15).checkpointCounters).toBe('pg_stat_bgwriter');
     expect(versionFacts(18).checkpointCounters).toBe('pg_stat_checkpointer');
-    expect(imageBuildArgs(15)).toEqual({ DEBIAN_SUITE: 'bookworm', PG_MAJOR: '15', PG_WALINSPECT: 'no', CHECKPOINT_COUNTERS: 'pg_stat_bgwriter', PATRONI_PATCHES: 'etcd3-leader-key-create-revision' });
+    expect(imageBuildArgs(15)).toEqual({ DEBIAN_SUITE: 'bookworm', PG_MAJOR: '15', PG_WALINSPECT: 'yes', CHECKPOINT_COUNTERS: 'pg_stat_bgwriter', PATRONI_PATCHES: 'etcd3-leader-key-create-revision' });
     expect(imageBuildArgs(18).PATRONI_PATCHES).toBe('none');
     // Every patch the table names is an executable script the image build can run.
     for (const major of knownMajors()) {
