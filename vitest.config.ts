@@ -2,6 +2,12 @@
 // against real PostgreSQL, started with testcontainers) and `labs` (one spec per lab, against real clusters).
 import { defineConfig } from 'vitest/config';
 
+// Lab specs side by side, as `workshop verify --jobs` asks.
+function labJobs(): number {
+  const jobs = Number(process.env.WORKSHOP_JOBS ?? '1');
+  return Number.isInteger(jobs) && jobs >= 1 ? jobs : 1;
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -30,8 +36,10 @@ export default defineConfig({
         test: {
           name: 'labs',
           include: ['labs/*.spec.ts'],
-          // Labs share one Docker engine and 2 cores: one lab at a time.
-          fileParallelism: false,
+          // One lab at a time, unless `workshop verify --jobs N` runs N side by side (WORKSHOP_JOBS):
+          // each has its own compose project, and the labs that compare performance run alone.
+          fileParallelism: labJobs() > 1,
+          maxWorkers: labJobs(),
           testTimeout: 15 * 60_000,
           hookTimeout: 5 * 60_000,
         },

@@ -96,8 +96,24 @@ function runsSince(runsDir: string, since: number): string[] {
     .sort();
 }
 
+const USAGE = `usage: npm run bench -- [lab…] [--pg 15,17,18|all] [--jobs <n>]   verify the labs, then print where the time went
+       npm run bench -- --from runs/<run id>                         read a finished verify run instead
+Per lab and major: wall, environment ready, page steps, spec waits, teardown, beside the previous
+run's figures (kept in runs/bench/pg<major>.json).`;
+
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { pg: { type: 'string' }, from: { type: 'string' } } });
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { pg: { type: 'string' }, from: { type: 'string' }, jobs: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const runsDir = path.join(repoRoot, 'runs');
   let runDir: string;
   if (values.from) {
@@ -108,7 +124,7 @@ async function main(): Promise<number> {
     }
   } else {
     const since = Date.now();
-    const args = ['bin/workshop.mjs', 'verify', ...positionals, ...(values.pg ? ['--pg', values.pg] : [])];
+    const args = ['bin/workshop.mjs', 'verify', ...positionals, ...(values.pg ? ['--pg', values.pg] : []), ...(values.jobs ? ['--jobs', values.jobs] : [])];
     console.log(`bench: node ${args.join(' ')}`);
     const run = await execa('node', args, { cwd: repoRoot, stdio: 'inherit', reject: false });
     const made = runsSince(runsDir, since);

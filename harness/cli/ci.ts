@@ -95,7 +95,8 @@ export function ciCommand(): Command {
   return ci;
 }
 
-function positiveInteger(flag: string) {
+// A commander parser for a flag that takes a whole number, 1 or more.
+export function positiveInteger(flag: string) {
   return (text: string) => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag}: expected a positive integer, found \`${text}\``);

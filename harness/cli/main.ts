@@ -1,5 +1,6 @@
 // The `workshop` command line: lint, verify, test, images, up, down, clean, ci.
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { execa } from 'execa';
@@ -9,7 +10,7 @@ import { knownMajors, matrix, parseMajorList, UsageError } from '../lab/majors.t
 import { cleanProjects, composeFile, environmentNames } from '../environment/compose.ts';
 import { ensureImage, imageTag } from '../image/images.ts';
 import { labsNeedingCorePathRun, STAGED_LABS, verify } from './verify.ts';
-import { ciCommand } from './ci.ts';
+import { ciCommand, positiveInteger } from './ci.ts';
 import { check } from './check.ts';
 import { buildAgenda, CORE_BUDGET_MINUTES, formatAgenda } from '../agenda/agenda.ts';
 import { allLabs } from '../lab/catalog.ts';
@@ -22,6 +23,10 @@ import { curriculumDir, repoRoot } from '../paths.ts';
 // leaves a state less time to settle between commands: a stricter test of the page's own waits, and
 // 309 steps × 2 s less time in CI.
 const TEST_PAUSE_SECONDS = 1;
+// Labs side by side in `npm test` (verify --jobs): one per two cores. A Patroni lab keeps about a
+// core busy (its loads, and Docker running a healthcheck in each container every second): on 2
+// cores 06 and 07 side by side left the CPU no idle time and took 1.6 and 1.8 times as long.
+const TEST_JOBS = Math.max(1, Math.floor(os.availableParallelism() / 2));
 
 // Exit codes: 0 pass, 1 a check failed, 2 bad input, 3 internal error.
 export const EXIT = { pass: 0, failed: 1, usage: 2, internal: 3 } as const;
@@ -74,15 +79,15 @@ program.command('verify')
   .option('--pause <seconds>', `with --page-only: seconds between two commands (default ${DEFAULT_PAUSE_SECONDS})`)
   .option('--stop-after <step>', 'with --page-only, one lab and one major: stop after this step and keep the environment (then `workshop check` it)')
   .option('--core-path', 'with --page-only: type only each lab\'s core path, its deep dives (front matter `deep_dives`) skipped, as an attendee of the 3-hour workshop', false)
+  .addOption(new Option('--jobs <n>', 'labs side by side on a major, each in its own environment (labs whose front matter says `runs_alone` still run alone, after the others)').default(1).argParser(positiveInteger('--jobs')))
   .option('--runs-dir <dir>', 'where run folders (transcripts, evidence) go', path.join(repoRoot, 'runs'))
   .option('--reports-dir <dir>', 'where the latest report per major is copied', path.join(repoRoot, 'reports'))
-  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; pageOnly: boolean; pause?: string; stopAfter?: string; corePath: boolean; runsDir: string; reportsDir: string }) => {
+  .action(async (labs: string[], options: { pg?: string; keep: boolean; build: boolean; pageOnly: boolean; pause?: string; stopAfter?: string; corePath: boolean; jobs: number; runsDir: string; reportsDir: string }) => {
     if (options.pause !== undefined && !options.pageOnly) throw new UsageError('verify --pause: applies with --page-only only (the pause between two typed commands)');
     if (options.stopAfter !== undefined && !options.pageOnly) throw new UsageError('verify --stop-after: applies with --page-only only (the page typed up to that step)');
     if (options.corePath && !options.pageOnly) throw new UsageError('verify --core-path: applies with --page-only only (the page typed as an attendee of the workshop types it, deep dives skipped); add --page-only');
-
     process.exitCode = await verify({
-      labs, majors: parseMajorList(options.pg), keep: options.keep, build: options.build, runsDir: path.resolve(options.runsDir), reportsDir: path.resolve(options.reportsDir),
+      labs, majors: parseMajorList(options.pg), keep: options.keep, build: options.build, jobs: options.jobs, runsDir: path.resolve(options.runsDir), reportsDir: path.resolve(options.reportsDir),
       ...(options.pageOnly && { pageOnly: { pauseSeconds: pauseSeconds(options.pause), ...(options.stopAfter !== undefined && { stopAfter: options.stopAfter }), ...(options.corePath && { corePath: true }) } }),
     });
   });
@@ -136,7 +141,8 @@ program.command('test')
     const runs = { runsDir: path.join(repoRoot, 'runs'), reportsDir: path.join(repoRoot, 'reports') };
     const tested = allLabs().map((lab) => lab.id).filter((id) => !STAGED_LABS.has(id));
     for (const [id, reason] of STAGED_LABS) log(`staged out of npm test: ${id} (${reason}); verify it with: npx workshop verify ${id} --pg all, and with --page-only`);
-    const full = await verify({ labs: tested, majors: [matrix().defaultMajor], keep: false, build: true, ...runs });
+    if (TEST_JOBS > 1) log(`labs: ${TEST_JOBS} side by side (one per two cores; workshop verify --jobs ${TEST_JOBS}), the labs of front matter runs_alone by themselves`);
+    const full = await verify({ labs: tested, majors: [matrix().defaultMajor], keep: false, build: true, jobs: TEST_JOBS, ...runs });
     // Interrupted (Ctrl-C, SIGTERM): stop here rather than start the page-only run.
     if (full === 130) { process.exitCode = 130; return; }
     // The 3-hour core path, timed with the step durations this run just measured.
@@ -148,7 +154,7 @@ program.command('test')
     const agendaCode = agendaOk ? EXIT.pass : EXIT.failed;
     // Then every page as an attendee types it: straight through, a pause between commands, no spec code.
     log(`page-only: every lab typed straight through on PostgreSQL ${matrix().defaultMajor}, ${TEST_PAUSE_SECONDS} s between commands (workshop verify --page-only --pause ${TEST_PAUSE_SECONDS})`);
-    const pageOnly = await verify({ labs: tested, majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
+    const pageOnly = await verify({ labs: tested, majors: [matrix().defaultMajor], keep: false, build: false, jobs: TEST_JOBS, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS } });
     if (pageOnly === 130) { process.exitCode = 130; return; }
     // Then the core path alone, for the labs where a deep dive comes before a core step. Where the deep
     // dives only follow the core path, the whole-page run above has typed it first, in the same state.
@@ -159,7 +165,7 @@ program.command('test')
       return;
     }
     log(`core path: ${corePathLabs.join(', ')} typed again with their deep dives skipped, as an attendee of the workshop (workshop verify --page-only --core-path --pause ${TEST_PAUSE_SECONDS} ${corePathLabs.join(' ')})`);
-    const core = await verify({ labs: corePathLabs, majors: [matrix().defaultMajor], keep: false, build: false, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS, corePath: true } });
+    const core = await verify({ labs: corePathLabs, majors: [matrix().defaultMajor], keep: false, build: false, jobs: TEST_JOBS, ...runs, pageOnly: { pauseSeconds: TEST_PAUSE_SECONDS, corePath: true } });
     process.exitCode = Math.max(full, agendaCode, pageOnly, core);
   });
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync,
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import pLimit from 'p-limit';
 import pc from 'picocolors';
 import { allLabs, findLabs, type LabEntry } from '../lab/catalog.ts';
 import { formatProblem } from '../lab/model.ts';
@@ -30,6 +31,31 @@ export interface VerifyOptions {
   pageOnly?: { pauseSeconds: number; stopAfter?: string; corePath?: boolean };
   // Folder of the modules (tests use fixtures); the curriculum by default.
   root?: string;
+  // Labs typed side by side on a major (1: one after the other). A lab whose front matter says
+  // `runs_alone` runs after the others, one at a time, on a machine no other lab uses.
+  jobs?: number;
+}
+
+// The labs of one major in the runs `--jobs` makes: first the labs that may share the machine,
+// `jobs` at a time, the longest first by the latest report; then each `runs_alone` lab by itself.
+export function labRuns(labs: LabEntry[], jobs: number, previousMs: Map<string, number> = new Map()): { labs: LabEntry[]; jobs: number }[] {
+  if (jobs <= 1) return labs.length > 0 ? [{ labs, jobs: 1 }] : [];
+  const longestFirst = (a: LabEntry, b: LabEntry) => (previousMs.get(b.id) ?? 0) - (previousMs.get(a.id) ?? 0);
+  const shared = labs.filter((lab) => !lab.document.frontMatter!.runsAlone).sort(longestFirst);
+  const alone = labs.filter((lab) => lab.document.frontMatter!.runsAlone);
+  return [...(shared.length > 0 ? [{ labs: shared, jobs: Math.min(jobs, shared.length) }] : []), ...(alone.length > 0 ? [{ labs: alone, jobs: 1 }] : [])];
+}
+
+// Each lab's wall time in the latest report of this major, to start the longest first.
+function previousDurations(reportsDir: string, major: number): Map<string, number> {
+  const file = path.join(reportsDir, `pg${major}.json`);
+  if (!existsSync(file)) return new Map();
+  try {
+    return new Map(parseRunReport(readFileSync(file, 'utf8'), file).labs.map((lab) => [lab.id, lab.durationMs]));
+  } catch {
+    // Only an order: an unreadable report is verify's to report when it writes the new one.
+    return new Map();
+  }
 }
 
 export async function verify(options: VerifyOptions): Promise<number> {
@@ -132,25 +158,35 @@ async function verifyMajor(
   writeFileSync(eventsFile, '');
   const tail = tailEvents(eventsFile, major);
   let exitCode = 0;
-  if (applicable.length > 0 && options.pageOnly) {
-    exitCode = await runPagesOnly(major, applicable, {
-      runId, runDir, eventsFile, keep: options.keep || options.pageOnly.stopAfter !== undefined, pauseSeconds: options.pageOnly.pauseSeconds, interrupted,
-      ...(options.pageOnly.stopAfter !== undefined && { stopAfter: options.pageOnly.stopAfter }),
-      ...(options.pageOnly.corePath && { corePath: true }),
-    });
-  } else if (applicable.length > 0) {
-    const vitest = execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'labs', ...applicable.map((lab) => relativeToRepo(specFile(lab)))], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      reject: false,
-      env: {
-        WORKSHOP_PG: String(major), WORKSHOP_RUN_ID: runId, WORKSHOP_RUN_DIR: runDir, WORKSHOP_EVENTS: eventsFile,
-        WORKSHOP_KEEP: options.keep ? '1' : '0', FORCE_COLOR: process.stdout.isTTY ? '1' : '0',
-      },
-    });
-    const result = await vitest;
-    exitCode = interrupted() ? 130 : (result.exitCode ?? 1);
+  const runs = labRuns(applicable, options.jobs ?? 1, previousDurations(options.reportsDir, major));
+  for (const run of runs) {
+    if (interrupted()) break;
+    if (runs.length > 1 || run.jobs > 1) {
+      console.log(`${stamp()} pg${major} ${run.jobs > 1 ? `${run.jobs} labs at a time: ${run.labs.map((l) => l.id).join(', ')}` : `alone (front matter runs_alone): ${run.labs.map((l) => l.id).join(', ')}`}`);
+    }
+    let code: number;
+    if (options.pageOnly) {
+      code = await runPagesOnly(major, run.labs, {
+        runId, runDir, eventsFile, keep: options.keep || options.pageOnly.stopAfter !== undefined, pauseSeconds: options.pageOnly.pauseSeconds, interrupted, jobs: run.jobs,
+        ...(options.pageOnly.stopAfter !== undefined && { stopAfter: options.pageOnly.stopAfter }),
+        ...(options.pageOnly.corePath && { corePath: true }),
+      });
+    } else {
+      const vitest = execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'labs', ...run.labs.map((lab) => relativeToRepo(specFile(lab)))], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        reject: false,
+        env: {
+          WORKSHOP_PG: String(major), WORKSHOP_RUN_ID: runId, WORKSHOP_RUN_DIR: runDir, WORKSHOP_EVENTS: eventsFile,
+          WORKSHOP_KEEP: options.keep ? '1' : '0', WORKSHOP_JOBS: String(run.jobs), FORCE_COLOR: process.stdout.isTTY ? '1' : '0',
+        },
+      });
+      const result = await vitest;
+      code = result.exitCode ?? 1;
+    }
+    exitCode = Math.max(exitCode, code);
   }
+  if (interrupted()) exitCode = 130;
   tail.stop();
   const labReports: LabReport[] = labs.map((lab) => {
     const file = path.join(runDir, `pg${major}`, lab.id, 'lab-report.json');
@@ -185,22 +221,26 @@ async function verifyMajor(
 // Page-only: the labs typed one after the other in this process, with the same run folder and events.
 async function runPagesOnly(
   major: number, labs: LabEntry[],
-  run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean; stopAfter?: string; corePath?: boolean },
+  run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean; jobs: number; stopAfter?: string; corePath?: boolean },
 ): Promise<number> {
   // Lab reads the run it belongs to from these, as a spec worker does.
   Object.assign(process.env, { WORKSHOP_PG: String(major), WORKSHOP_RUN_ID: run.runId, WORKSHOP_RUN_DIR: run.runDir, WORKSHOP_EVENTS: run.eventsFile, WORKSHOP_KEEP: run.keep ? '1' : '0' });
   let failed = false;
-  for (const lab of labs) {
-    if (run.interrupted()) return 130;
+  let stopped = false;
+  const limit = pLimit(run.jobs);
+  await Promise.all(labs.map((lab) => limit(async () => {
+    if (run.interrupted()) { stopped = true; return; }
     console.log(`${stamp()} pg${major} ${lab.id} ${pc.dim(`page only${run.corePath ? ', core path only (deep dives skipped)' : ''}, ${run.pauseSeconds} s between commands${run.stopAfter ? `, stopping after step ${run.stopAfter}` : ''}`)}`);
     const report = await verifyPageOnly(lab.id, {
       root: path.dirname(path.dirname(lab.file)), major, pauseSeconds: run.pauseSeconds, interrupted: run.interrupted,
       ...(run.stopAfter !== undefined && { stopAfter: run.stopAfter }), ...(run.corePath && { corePath: true }),
     })
-      .catch((error: Error) => { console.log(pc.red(error.message)); return undefined; });
+      .catch((error: Error) => { console.log(pc.red(`pg${major} ${lab.id}: ${error.message}`)); return undefined; });
     if (report?.status !== 'passed') failed = true;
-    for (const error of report?.errors ?? []) console.log(pc.red(error));
-  }
+    // Side by side, the lab's name says whose error it is.
+    for (const error of report?.errors ?? []) console.log(pc.red(run.jobs > 1 ? `pg${major} ${lab.id}: ${error}` : error));
+  })));
+  if (stopped) return 130;
   return failed ? 1 : 0;
 }
 

@@ -16,6 +16,9 @@ export interface FrontMatter {
   // The majors of the version table the lab runs on: all of them unless `majors:` narrows it with a reason.
   majors: number[];
   majorsReason?: string;
+  // Why the lab must have the machine to itself (it compares throughput or latency between
+  // settings): `verify --jobs` runs it alone, never beside another lab.
+  runsAlone?: string;
   raw: Record<string, unknown>;
 }
 

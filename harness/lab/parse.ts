@@ -383,7 +383,14 @@ function readFrontMatter(
   let majors = knownMajors();
   let majorsReason: string | undefined;
   let environment: string | undefined;
+  let runsAlone: string | undefined;
   if (kind === 'lab') {
+    if (raw.runs_alone !== undefined) {
+      if (typeof raw.runs_alone !== 'string' || !raw.runs_alone.trim()) {
+        report(keyLine('runs_alone'), `Front matter \`runs_alone\`: expected why the lab needs the machine to itself (for instance "compares pgbench throughput between settings"), found ${JSON.stringify(raw.runs_alone)}`);
+        ok = false;
+      } else runsAlone = raw.runs_alone.trim();
+    }
     if (typeof raw.environment !== 'string' || !/^[a-z0-9-]+$/.test(raw.environment)) {
       report(keyLine('environment'), `Front matter \`environment\`: expected the name of a folder under environments/ (or \`none\`), found ${JSON.stringify(raw.environment)}`);
       ok = false;
@@ -416,7 +423,7 @@ function readFrontMatter(
   }
   if (!ok) return undefined;
   const id = typeof raw.id === 'string' ? raw.id : labIdOf(file);
-  return { id, title: raw.title as string, kind, ...(environment && { environment }), majors, ...(majorsReason && { majorsReason }), raw };
+  return { id, title: raw.title as string, kind, ...(environment && { environment }), majors, ...(majorsReason && { majorsReason }), ...(runsAlone && { runsAlone }), raw };
 }
 
 // The line (1-based within the YAML) and column of the entry at fault: YAML notices an unclosed `[` or

@@ -89,7 +89,8 @@ export class Lab {
     const fm = document.frontMatter!;
     this.workDir = freshDir(path.join(this.context.runDir, `pg${this.major}`, fm.id));
     this.project = fm.environment
-      ? { name: projectName(['ws', this.context.runId, fm.id.split('-')[0]!, `pg${this.major}`]), environment: fm.environment, major: this.major }
+      // The whole lab id: two labs of one module (06-patroni, 06-patroni-guardrails) may run side by side.
+      ? { name: projectName(['ws', this.context.runId, fm.id, `pg${this.major}`]), environment: fm.environment, major: this.major }
       : undefined;
     // Fresh passwords per run: the environments read them from the terminal's variables, so no fixed
     // secret is needed anywhere and the spec's own connections use the same ones.
