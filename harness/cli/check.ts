@@ -37,7 +37,7 @@ export interface CheckOptions {
 }
 
 const EXIT = { pass: 0, failed: 1, usage: 2 } as const;
-// The compose projects of `workshop verify` runs: ws-<run id>-<lab id>-pg<major> (harness/spec/lab.ts).
+// The compose projects of `workshop verify` runs: ws-<run id>-<module>[-<lab suffix>]-pg<major> (projectKey in harness/spec/lab.ts).
 const HARNESS_RUN_PROJECT = /^ws-\d{8}-\d{6}-/;
 
 // The compose projects of the workshop's environments that have containers, from their compose labels:

@@ -89,8 +89,7 @@ export class Lab {
     const fm = document.frontMatter!;
     this.workDir = freshDir(path.join(this.context.runDir, `pg${this.major}`, fm.id));
     this.project = fm.environment
-      // The whole lab id: two labs of one module (06-patroni, 06-patroni-guardrails) may run side by side.
-      ? { name: projectName(['ws', this.context.runId, fm.id, `pg${this.major}`]), environment: fm.environment, major: this.major }
+      ? { name: projectName(['ws', this.context.runId, projectKey(fm.id, document.file), `pg${this.major}`]), environment: fm.environment, major: this.major }
       : undefined;
     // Fresh passwords per run: the environments read them from the terminal's variables, so no fixed
     // secret is needed anywhere and the spec's own connections use the same ones.
@@ -548,6 +547,15 @@ function indent(text: string): string {
   const lines = text.replace(/\n$/, '').split('\n');
   const shown = lines.length > 60 ? [...lines.slice(0, 20), `[… ${lines.length - 40} lines …]`, ...lines.slice(-20)] : lines;
   return shown.map((line) => `    ${line}`).join('\n');
+}
+
+// A lab's part of its compose project name: the module's number, and for another lab of the module
+// its file's suffix (lab-guardrails.md: 06-guardrails), so that two labs of one module can run side
+// by side. Short: compose's progress lines (`✔ Container <name>  Paused`), which pages expect, cut
+// long container names to the terminal's width.
+export function projectKey(labId: string, file: string): string {
+  const suffix = /^lab-(.+)\.md$/.exec(path.basename(file))?.[1];
+  return [labId.split('-')[0]!, ...(suffix ? [suffix] : [])].join('-');
 }
 
 export function openLab(id: string, options: LabOptions = {}): Lab {

@@ -1,11 +1,18 @@
 import { describe, expect, test } from 'vitest';
 import { composeEnv, composeFile, environmentNames, projectName } from '../../harness/environment/compose.ts';
 import { UsageError } from '../../harness/lab/majors.ts';
+import { projectKey } from '../../harness/spec/lab.ts';
 
 describe('compose projects of the harness', () => {
   test('names are valid compose project names, unique per run, lab and major', () => {
     expect(projectName(['ws', '20261127-105250', '01', 'pg18'])).toBe('ws-20261127-105250-01-pg18');
     expect(projectName(['WS', 'a b', 'x/y'])).toBe('ws-a-b-x-y');
+  });
+
+  test('each lab of a module has its own part of the name, as short as the module\'s number for its first lab', () => {
+    expect(projectKey('06-patroni', 'curriculum/06-patroni/lab.md')).toBe('06');
+    expect(projectKey('06-patroni-guardrails', 'curriculum/06-patroni/lab-guardrails.md')).toBe('06-guardrails');
+    expect(projectKey('06-patroni-partition', 'curriculum/06-patroni/lab-partition.md')).toBe('06-partition');
   });
 
   test('a terminal gets the project name and the major, so the page\'s own commands reach this run', () => {
