@@ -218,7 +218,7 @@ async function verifyMajor(
   return report;
 }
 
-// Page-only: the labs typed one after the other in this process, with the same run folder and events.
+// Page-only: the labs typed in this process, `run.jobs` at a time, with the same run folder and events.
 async function runPagesOnly(
   major: number, labs: LabEntry[],
   run: { runId: string; runDir: string; eventsFile: string; keep: boolean; pauseSeconds: number; interrupted: () => boolean; jobs: number; stopAfter?: string; corePath?: boolean },
