@@ -261,7 +261,7 @@ test('transaction pooling leaks session state to the next client; each fix holds
   await lab.run('prepared-session');
 });
 
-test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait and none fails', async () => {
+test('a switchover through PgBouncer stops the writes for a while and loses none; inside PAUSE/RESUME they wait and none fails', async () => {
   // Without PAUSE: the attendee's writer (steps writer-start .. writer-check-switchover) and pgbench-load.
   await lab.run('load-switchover');
   await lab.run('writer-start');
@@ -278,8 +278,11 @@ test('a switchover aborts clients of PgBouncer; inside PAUSE/RESUME they wait an
   lab.measure('switchover.pgbench_restarts', load.restarts.length, 'restarts', 'pgbench runs (4 clients through PgBouncer) aborted and started again');
   lab.series({ ...writesPerSecond(result, [{ at: switchedAt, label: 'patronictl switchover' }]), name: 'switchover.writer.acknowledged_per_second' });
   lab.series(tpsSeries(load, 'switchover.pgbench_tps', [{ at: switchedAt, label: 'patronictl switchover' }]));
-  // The old leader's fast shutdown ends the transactions in flight: the clients see errors.
-  expect(load.restarts.length + result.failedAttempts).toBeGreaterThan(0);
+  // The writes stop while the old leader shuts down and the new one is promoted: the writer
+  // (an insert every 20 ms) waits far longer than its interval. Whether a client also sees an
+  // error depends on a transaction being in flight at the fast shutdown: measured above, not
+  // asserted (CI saw 0 restarts and 0 writer errors across a 2.9 s gap).
+  expect(result.maxGapSeconds).toBeGreaterThan(0.5);
   // Two servers acknowledged the writes: the old leader and the new one.
   expect(result.timelines.length).toBe(2);
   expect(ledger.lost).toEqual([]);
