@@ -25,7 +25,7 @@ import { curriculumDir, repoRoot } from '../paths.ts';
 // (a 1 s pause was 309 s of the run on 18).
 const TEST_PAUSE_SECONDS = 0;
 // Labs side by side in `npm test` (verify --jobs): one per two cores. A Patroni lab keeps about a
-// core busy (its loads, and Docker running a healthcheck in each container every second): on 2
+// core busy (its loads, and Docker running each container's healthcheck, every 2 or 3 s): on 2
 // cores 06 and 07 side by side left the CPU no idle time and took 1.6 and 1.8 times as long.
 const TEST_JOBS = Math.max(1, Math.floor(os.availableParallelism() / 2));
 
